@@ -1,0 +1,62 @@
+"""create_app(): wires config, clock, randomness and HTTP session into the emulator's Flask app."""
+
+from __future__ import annotations
+
+import random
+import time
+from http import HTTPStatus
+
+import requests
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
+
+from daraja_emulator import control
+from daraja_emulator.clock import Clock
+from daraja_emulator.config import EmulatorConfig, load_config
+from daraja_emulator.errors import register_error_handlers
+from daraja_emulator.products import oauth, stk
+from daraja_emulator.runtime import EXTENSION, Emulator
+
+PRODUCT_BLUEPRINTS = (oauth.blueprint, stk.blueprint)
+
+
+class _DarajaOrderJSON(DefaultJSONProvider):
+    sort_keys = False  # keep keys in Daraja's order (MerchantRequestID first, …)
+
+
+class _EmulatorFlask(Flask):
+    json_provider_class = _DarajaOrderJSON
+
+
+def create_app(
+    config: EmulatorConfig | None = None,
+    *,
+    clock: Clock = time.time,
+    http: requests.Session | None = None,
+    rng: random.Random | None = None,
+) -> Flask:
+    """The emulator as a Flask app; its state lives in app.extensions["daraja_emulator"].
+
+    `clock` (epoch seconds) drives token expiry, ids and when pushes are decided; `http`
+    sends callbacks; `rng` feeds every generated id. Nothing starts: background delivery is
+    EmulatorServer's job (or drive callbacks through the /_emulator/ control API).
+    """
+    emulator = Emulator.build(config or load_config(None), clock=clock, http=http, rng=rng)
+    app = _EmulatorFlask(__name__)
+    app.extensions[EXTENSION] = emulator
+    register_error_handlers(app, emulator.ids.request_id)
+    for blueprint in (*PRODUCT_BLUEPRINTS, control.blueprint):
+        app.register_blueprint(blueprint)
+    app.after_request(_title_case_reason)
+    return app
+
+
+def _title_case_reason(response: Response) -> Response:
+    """Send "404 Not Found" like Apigee, not Werkzeug's "404 NOT FOUND"; keep custom phrases."""
+    try:
+        phrase = HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return response
+    if response.status.upper() == f"{response.status_code} {phrase}".upper():
+        response.status = f"{response.status_code} {phrase}"
+    return response

@@ -1,0 +1,160 @@
+"""Typed emulator settings; load_config() validates the YAML `emulator:` mapping over DEFAULTS."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from daraja_emulator import config_readers as read
+from daraja_emulator.config_readers import EmulatorConfigError
+from daraja_emulator.defaults import DEFAULTS
+from daraja_emulator.products import stk_codes
+
+__all__ = ["EmulatorConfig", "EmulatorConfigError", "Merchant", "Scenario", "load_config"]
+
+MERCHANT_KINDS = ("paybill", "till")
+ROOT = "emulator"
+
+
+@dataclass(frozen=True)
+class Merchant:
+    """One Lipa na M-Pesa Online shortcode the emulator knows, with its passkey."""
+
+    shortcode: str
+    passkey: str
+    kind: str = "paybill"
+    till_numbers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scripted STK outcome; result_desc defaults to the §2.2 text for the code."""
+
+    result_code: int | str
+    result_desc: str | None = None
+    delay_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        code = stk_codes.normalize_result_code(self.result_code)
+        object.__setattr__(self, "result_code", code)
+        if self.result_desc is None:
+            object.__setattr__(self, "result_desc", stk_codes.describe(code))
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the emulator can be told; build it with load_config()."""
+
+    consumer_key: str
+    consumer_secret: str
+    token_ttl_seconds: int
+    revoke_previous_tokens: bool
+    callback_delay_seconds: float
+    no_answer_timeout_seconds: float
+    callback_timeout_seconds: float
+    auto_deliver: bool
+    include_balance_item: bool
+    reject_forbidden_callback_words: bool
+    max_amount: int
+    merchants: tuple[Merchant, ...]
+    scenarios: Mapping[str, Scenario]
+    default_scenario: Scenario
+
+    def merchant(self, shortcode: str) -> Merchant | None:
+        """The merchant registered under this BusinessShortCode, if any."""
+        return next((m for m in self.merchants if m.shortcode == shortcode), None)
+
+    def scenario_for(self, msisdn: str) -> Scenario:
+        """The scripted outcome for a payer's handset, else the default scenario."""
+        return self.scenarios.get(msisdn, self.default_scenario)
+
+
+def load_config(mapping: Mapping[str, Any] | None) -> EmulatorConfig:
+    """Validate `mapping` (the YAML `emulator:` section) on top of DEFAULTS.
+
+    Top-level keys replace the default value wholesale (a given `scenarios` mapping or
+    `merchants` list replaces the built-in one). Raises EmulatorConfigError naming the key path.
+    """
+    given = read.mapping({} if mapping is None else mapping, ROOT)
+    read.known_keys(given, DEFAULTS, ROOT)
+    merged = {**DEFAULTS, **given}
+
+    def field(key: str, reader: Any, *args: Any) -> Any:
+        return reader(merged[key], f"{ROOT}.{key}", *args)
+
+    return EmulatorConfig(
+        consumer_key=field("consumer_key", read.string),
+        consumer_secret=field("consumer_secret", read.string),
+        token_ttl_seconds=field("token_ttl_seconds", read.integer, 1),
+        revoke_previous_tokens=field("revoke_previous_tokens", read.boolean),
+        callback_delay_seconds=field("callback_delay_seconds", read.seconds),
+        no_answer_timeout_seconds=field("no_answer_timeout_seconds", read.seconds),
+        callback_timeout_seconds=field(
+            "callback_timeout_seconds", functools.partial(read.seconds, positive=True)
+        ),
+        auto_deliver=field("auto_deliver", read.boolean),
+        include_balance_item=field("include_balance_item", read.boolean),
+        reject_forbidden_callback_words=field("reject_forbidden_callback_words", read.boolean),
+        max_amount=field("max_amount", read.integer, 1),
+        merchants=field("merchants", _merchants),
+        scenarios=field("scenarios", _scenarios),
+        default_scenario=field("default_scenario", _scenario),
+    )
+
+
+def _merchants(value: Any, path: str) -> tuple[Merchant, ...]:
+    items = read.sequence(value, path)
+    merchants = [_merchant(item, f"{path}[{i}]") for i, item in enumerate(items)]
+    seen: set[str] = set()
+    for i, merchant in enumerate(merchants):
+        if merchant.shortcode in seen:
+            raise EmulatorConfigError(f"{path}[{i}].shortcode: duplicate shortcode")
+        seen.add(merchant.shortcode)
+    return tuple(merchants)
+
+
+def _merchant(value: Any, path: str) -> Merchant:
+    fields = read.mapping(value, path)
+    read.known_keys(fields, _field_names(Merchant), path)
+    tills = read.sequence(fields.get("till_numbers", []), f"{path}.till_numbers")
+    return Merchant(
+        shortcode=read.shortcode(read.required(fields, "shortcode", path), f"{path}.shortcode"),
+        passkey=read.string(read.required(fields, "passkey", path), f"{path}.passkey"),
+        kind=read.choice(fields.get("kind", "paybill"), f"{path}.kind", MERCHANT_KINDS),
+        till_numbers=tuple(
+            read.shortcode(till, f"{path}.till_numbers[{i}]") for i, till in enumerate(tills)
+        ),
+    )
+
+
+def _scenarios(value: Any, path: str) -> Mapping[str, Scenario]:
+    scenarios = {}
+    for key, item in read.mapping(value, path).items():
+        msisdn = read.msisdn(key, f"{path}.{key}")
+        scenarios[msisdn] = _scenario(item, f"{path}.{key}")
+    return types.MappingProxyType(scenarios)
+
+
+def _scenario(value: Any, path: str) -> Scenario:
+    fields = read.mapping(value, path)
+    read.known_keys(fields, _field_names(Scenario), path)
+    code = read.result_code(read.required(fields, "result_code", path), f"{path}.result_code")
+    desc = fields.get("result_desc")
+    if desc is None and stk_codes.describe(code) is None:
+        raise EmulatorConfigError(
+            f"{path}.result_desc: required for result code {code} (not in the STK table)"
+        )
+    delay = fields.get("delay_seconds")
+    return Scenario(
+        result_code=code,
+        result_desc=None if desc is None else read.string(desc, f"{path}.result_desc"),
+        delay_seconds=None if delay is None else read.seconds(delay, f"{path}.delay_seconds"),
+    )
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))

@@ -1,0 +1,38 @@
+"""Built-in emulator settings, mirroring the public Daraja sandbox (keys match the YAML)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SANDBOX_SHORTCODE = "174379"
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+
+DEFAULTS: dict[str, Any] = {
+    "consumer_key": "apg-emulator-key",
+    "consumer_secret": "apg-emulator-secret",
+    "token_ttl_seconds": 3599,
+    "revoke_previous_tokens": False,
+    "callback_delay_seconds": 3,
+    "no_answer_timeout_seconds": 60,
+    "callback_timeout_seconds": 10,
+    "auto_deliver": True,
+    "include_balance_item": False,
+    "reject_forbidden_callback_words": True,
+    "max_amount": 250000,
+    "merchants": [
+        {
+            "shortcode": SANDBOX_SHORTCODE,
+            "passkey": SANDBOX_PASSKEY,
+            "kind": "paybill",
+            "till_numbers": [],
+        }
+    ],
+    "scenarios": {
+        "254708374149": {"result_code": 0},
+        "254708374150": {"result_code": 1},
+        "254708374151": {"result_code": 1032},
+        "254708374152": {"result_code": 1037},
+        "254708374153": {"result_code": 2001},
+    },
+    "default_scenario": {"result_code": 0},
+}

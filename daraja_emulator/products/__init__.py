@@ -1,0 +1,1 @@
+"""Daraja products the emulator serves, one module (Flask blueprint) per product."""

@@ -1,0 +1,68 @@
+"""The per-app emulator runtime (config, clock, ids, state, callback sender) and how to reach it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import requests
+from flask import current_app
+
+from daraja_emulator.clock import Clock
+from daraja_emulator.config import EmulatorConfig
+from daraja_emulator.delivery import CallbackSender
+from daraja_emulator.ids import IdGenerator
+from daraja_emulator.state import EmulatorState
+
+EXTENSION = "daraja_emulator"
+
+
+@dataclass
+class Emulator:
+    """Everything one emulator app shares between requests and background threads."""
+
+    config: EmulatorConfig
+    clock: Clock
+    ids: IdGenerator
+    state: EmulatorState
+    sender: CallbackSender
+    owns_http: bool
+
+    @classmethod
+    def build(
+        cls,
+        config: EmulatorConfig,
+        *,
+        clock: Clock,
+        http: requests.Session | None,
+        rng: random.Random | None,
+    ) -> Emulator:
+        state = EmulatorState()
+        session = http if http is not None else _private_session()
+        sender = CallbackSender(state, session, clock, config.callback_timeout_seconds)
+        return cls(
+            config=config,
+            clock=clock,
+            ids=IdGenerator(rng if rng is not None else random.Random()),
+            state=state,
+            sender=sender,
+            owns_http=http is None,
+        )
+
+    def close(self) -> None:
+        """Release the HTTP session the emulator created for itself (an injected one is kept)."""
+        if self.owns_http:
+            self.sender.http.close()
+
+
+def current_emulator() -> Emulator:
+    """The runtime of the app handling the current request."""
+    emulator: Emulator = current_app.extensions[EXTENSION]
+    return emulator
+
+
+def _private_session() -> requests.Session:
+    # Callbacks usually target loopback; don't let HTTP(S)_PROXY from the environment reroute them.
+    session = requests.Session()
+    session.trust_env = False
+    return session

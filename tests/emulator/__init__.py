@@ -1,0 +1,1 @@
+"""Tests for the Daraja emulator (package so modules can share .support)."""

@@ -1,0 +1,122 @@
+"""STK callbacks over real loopback HTTP: exact shapes, types and the raw `10.00` (API.md §2.1)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from daraja_emulator import EmulatorConfig, EmulatorServer
+
+from .support import CallbackReceiver, Daraja, FakeClock, serve
+
+SAMPLES = Path("/work/shared/daraja/samples")
+RECEIPT = re.compile(r"[A-Z][A-L][1-9A-V][0-9A-Z]{7}")
+
+
+def test_scheduler_posts_the_success_callback_when_due(
+    daraja: Daraja, live_emulator: EmulatorServer, receiver: CallbackReceiver, fake_clock: FakeClock
+) -> None:
+    checkout_id = daraja.push(Amount="10")
+    fake_clock.advance(3)
+    live_emulator.scheduler.wake()
+    record = live_emulator.wait_for_delivery(checkout_id, timeout=10)
+    assert record is not None and record["status_code"] == 200
+    assert json.loads(record["response_body"]) == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    [received] = receiver.received
+    assert received["text"] == record["body"]
+    assert '{"Name":"Amount","Value":10.00}' in received["text"]
+    callback = json.loads(received["text"])["Body"]["stkCallback"]
+    assert callback["CheckoutRequestID"] == checkout_id
+    assert (callback["ResultCode"], callback["ResultDesc"]) == (
+        0,
+        "The service request is processed successfully.",
+    )
+    items = callback["CallbackMetadata"]["Item"]
+    assert [item["Name"] for item in items] == [
+        "Amount",
+        "MpesaReceiptNumber",
+        "TransactionDate",
+        "PhoneNumber",
+    ]
+    values = {item["Name"]: item["Value"] for item in items}
+    assert RECEIPT.fullmatch(values["MpesaReceiptNumber"])
+    assert values["MpesaReceiptNumber"].startswith("SGA")  # 2024, July, 10th
+    assert values["TransactionDate"] == 20240710091529  # accepted 09:15:26 EAT + 3 s
+    assert values["PhoneNumber"] == 254708374149
+
+
+def test_success_callback_has_the_docs_sample_structure(
+    daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    daraja.control(daraja.push(), "settle")
+    sample = json.loads((SAMPLES / "stk_callback_success_daraja-docs.json").read_text())
+    sent = json.loads(receiver.received[0]["text"])
+    assert list(sent) == list(sample) == ["Body"]
+    assert list(sent["Body"]["stkCallback"]) == list(sample["Body"]["stkCallback"])
+    for ours, theirs in zip(
+        sent["Body"]["stkCallback"]["CallbackMetadata"]["Item"],
+        sample["Body"]["stkCallback"]["CallbackMetadata"]["Item"],
+        strict=True,
+    ):
+        assert (ours["Name"], type(ours["Value"])) == (theirs["Name"], type(theirs["Value"]))
+
+
+def test_callback_is_plain_json_without_auth_headers(
+    daraja: Daraja, receiver: CallbackReceiver
+) -> None:
+    daraja.control(daraja.push(), "settle")
+    [received] = receiver.received
+    assert (received["method"], received["path"]) == ("POST", "/callbacks/stk")
+    assert received["headers"]["Content-Type"] == "application/json"
+    assert "Authorization" not in received["headers"]
+
+
+def test_failure_callback_has_no_metadata(daraja: Daraja, receiver: CallbackReceiver) -> None:
+    checkout_id = daraja.push("254708374151")
+    record = daraja.control(checkout_id, "settle")
+    sample = json.loads((SAMPLES / "stk_callback_failure_1032_daraja-docs.json").read_text())
+    sent = json.loads(receiver.received[0]["text"])
+    assert list(sent["Body"]["stkCallback"]) == list(sample["Body"]["stkCallback"])
+    assert sent["Body"]["stkCallback"]["ResultCode"] == 1032
+    assert sent["Body"]["stkCallback"]["ResultDesc"] == "Request cancelled by user"
+    assert "CallbackMetadata" not in record["body"]
+
+
+@pytest.mark.parametrize(
+    ("phone", "code"),
+    [
+        ("254708374149", 0),
+        ("254708374150", 1),
+        ("254708374151", 1032),
+        ("254708374152", 1037),
+        ("254708374153", 2001),
+        ("254799999999", 0),
+    ],
+)
+def test_every_default_scenario_reaches_the_receiver(
+    daraja: Daraja, receiver: CallbackReceiver, phone: str, code: int
+) -> None:
+    checkout_id = daraja.push(phone)
+    daraja.control(checkout_id, "settle")
+    [text] = receiver.texts_for(checkout_id)
+    assert json.loads(text)["Body"]["stkCallback"]["ResultCode"] == code
+    assert ("CallbackMetadata" in text) is (code == 0)
+
+
+def test_balance_item_is_value_less_when_enabled(
+    emulator_config: EmulatorConfig,
+    fake_clock: FakeClock,
+    http: requests.Session,
+    receiver: CallbackReceiver,
+) -> None:
+    config = dataclasses.replace(emulator_config, include_balance_item=True)
+    with serve(config, fake_clock) as server:
+        daraja = Daraja(http, server, receiver.url)
+        daraja.control(daraja.push(), "settle")
+    items = json.loads(receiver.received[0]["text"])["Body"]["stkCallback"]["CallbackMetadata"]
+    assert items["Item"][2] == {"Name": "Balance"}
