@@ -1,0 +1,103 @@
+"""Typed settings: one frozen tree, built once at start-up by apg.config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    env: str = "development"  # development | production
+    database_url: str = "sqlite:///apg.db"  # relative SQLite paths live in instance/
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """Daraja base URLs by tenant environment."""
+
+    emulator: str = "http://127.0.0.1:8089"
+    sandbox: str = "https://sandbox.safaricom.co.ke"
+    production: str = "https://api.safaricom.co.ke"
+
+
+@dataclass(frozen=True)
+class DefaultTenantSettings:
+    """The tenant `flask apg bootstrap` creates (MPESA_* variables fill it)."""
+
+    name: str = "Demo Merchant"
+    environment: str = "emulator"
+    shortcode: str = "174379"
+    shortcode_kind: str = "paybill"  # paybill | till
+    store_number: str | None = None  # till only: the HO/store number that owns the passkey
+    consumer_key: str = "apg-emulator-key"
+    consumer_secret: str = "apg-emulator-secret"
+    passkey: str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+    base_url: str | None = None  # point at any Daraja-compatible server
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    public_base_url: str = "http://127.0.0.1:5000"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str | None = None
+    encryption_key: str | None = None  # Fernet keys, comma-separated, newest first
+    trusted_proxy_hops: int = 0  # X-Forwarded-For hops trusted for callback source IPs
+
+
+@dataclass(frozen=True)
+class PerformanceSettings:
+    connect_timeout_seconds: float = 3.05
+    read_timeout_seconds: float = 15.0
+    http_pool_maxsize: int = 20
+    db_pool_size: int = 5
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    refresh_buffer_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class CircuitBreakerSettings:
+    enabled: bool = True
+    failure_threshold: int = 5
+    reset_timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    currency: str = "KES"
+    min_amount: int = 100  # minor units: KES 1
+    max_amount: int = 25_000_000  # minor units: KES 250,000 (Daraja's 2025 per-transaction cap)
+    idempotency_ttl_hours: int = 24
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
+    environments: EnvironmentSettings = field(default_factory=EnvironmentSettings)
+    default_tenant: DefaultTenantSettings = field(default_factory=DefaultTenantSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    performance: PerformanceSettings = field(default_factory=PerformanceSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    token: TokenSettings = field(default_factory=TokenSettings)
+    circuit_breaker: CircuitBreakerSettings = field(default_factory=CircuitBreakerSettings)
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
+    emulator: Any = None  # daraja_emulator.EmulatorConfig, validated by the emulator package
+
+    @property
+    def is_production(self) -> bool:
+        return self.app.env == "production"
+
+    def base_url_for(self, environment: str) -> str:
+        return str(getattr(self.environments, environment))
