@@ -1,0 +1,115 @@
+"""APG: a multi-tenant M-Pesa payment gateway. `create_app` only wires; it does no I/O."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from apg import errors
+from apg.clock import Clock
+from apg.config import PROJECT_ROOT, load_settings
+from apg.crypto import SecretBox
+from apg.extensions import db, migrate
+from apg.processors.mpesa.processor import MpesaProcessor
+from apg.processors.mpesa.tokens import InMemoryTokenCache
+from apg.processors.registry import ProcessorRegistry
+from apg.services import Services
+from apg.settings import Settings
+
+
+def create_app(
+    config_overrides: Mapping[str, Any] | None = None, *, clock: Clock | None = None
+) -> Flask:
+    """Build the app: defaults <- config/mpesa.yaml <- environment <- config_overrides."""
+    settings = load_settings(config_overrides)
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(_flask_config(app, settings))
+    logging.basicConfig(
+        level=settings.monitoring.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if settings.security.trusted_proxy_hops:
+        hops = settings.security.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    app.extensions["apg"] = _services(settings, clock or Clock())
+    errors.init_app(app)
+    _register_request_id(app)
+    _register_blueprints(app)
+    return app
+
+
+def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
+    url = settings.app.database_url
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{app.instance_path}/{url.removeprefix('sqlite:///')}"
+    engine: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine["connect_args"] = {"timeout": 15}
+    else:
+        engine["pool_size"] = settings.performance.db_pool_size
+    return {
+        "SECRET_KEY": settings.security.secret_key,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine,
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        "API_TITLE": "APG — M-Pesa payment gateway",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "API_SPEC_OPTIONS": {"security": [{"bearerAuth": []}]},
+    }
+
+
+def _services(settings: Settings, clock: Clock) -> Services:
+    from apg.tenants.service import callback_token_for, mpesa_credentials
+    from apg.webhooks.urls import stk_callback_url
+
+    registry = ProcessorRegistry()
+    registry.register(
+        MpesaProcessor(
+            settings,
+            clock,
+            InMemoryTokenCache(),
+            credentials_for=mpesa_credentials,
+            callback_url_for=lambda tenant_id: stk_callback_url(
+                settings.callbacks.public_base_url, callback_token_for(tenant_id)
+            ),
+        )
+    )
+    box = SecretBox(settings.security.encryption_key or "")
+    return Services(settings=settings, clock=clock, secrets=box, processors=registry)
+
+
+def _register_request_id(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = f"req_{secrets.token_hex(8)}"
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from apg import api, cli
+    from apg.ops.routes import blp as ops_blp
+    from apg.webhooks.routes import blp as webhooks_blp
+
+    api.init_app(app)
+    app.register_blueprint(webhooks_blp)
+    app.register_blueprint(ops_blp)
+    cli.init_app(app)

@@ -1,0 +1,1 @@
+"""Idempotency keys: a unique row per (tenant, key) claims a request before it runs."""

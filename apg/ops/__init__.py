@@ -1,0 +1,1 @@
+"""Ops endpoints: health now; stats and metrics come with the outbox issue."""

@@ -1,0 +1,1 @@
+"""Payments domain: the transaction, its state machine, and the services that move money."""

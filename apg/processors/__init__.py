@@ -1,0 +1,1 @@
+"""Payment processors: the base contract, the registry, and one package per upstream."""

@@ -1,0 +1,1 @@
+"""M-Pesa (Safaricom Daraja): HTTP client, pure payload mapping, and the processor."""

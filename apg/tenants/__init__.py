@@ -1,0 +1,1 @@
+"""Tenants (merchants), their API keys and their encrypted M-Pesa credentials."""
