@@ -1,0 +1,100 @@
+"""Idempotency-Key: replay, mismatch (422), in flight (409), expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from apg.extensions import db
+from apg.idempotency.models import IdempotencyKey
+from apg.idempotency.service import fingerprint
+from apg.payments.models import PaymentTransaction
+from tests.support.clock import ShiftableClock
+from tests.support.factories import Merchant, make_tenant, payment_body
+from tests.support.servers import LiveServer
+
+
+def payment_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(PaymentTransaction)).scalar_one()
+
+
+def test_same_key_and_body_replays_without_a_second_push(app: Flask, merchant: Merchant) -> None:
+    first = merchant.create_payment(idempotency_key="order-42")
+    second = merchant.create_payment(idempotency_key="order-42")
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert payment_count(app) == 1
+
+
+def test_same_key_with_a_different_body_is_422(app: Flask, merchant: Merchant) -> None:
+    merchant.create_payment(idempotency_key="order-42")
+    response = merchant.create_payment(idempotency_key="order-42", amount=20000)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_reused")
+    assert payment_count(app) == 1
+
+
+def test_a_concurrent_duplicate_still_in_flight_is_409(
+    app: Flask, merchant: Merchant, tenant: tuple[str, str], clock: ShiftableClock
+) -> None:
+    now = clock.now()
+    with app.app_context():  # the first request has claimed the key and not finished
+        db.session.add(
+            IdempotencyKey(
+                tenant_id=tenant[0],
+                key="order-7",
+                fingerprint=fingerprint("POST", "/api/v1/payments", payment_body()),
+                created_at=now,
+                expires_at=now + timedelta(hours=24),
+            )
+        )
+        db.session.commit()
+    response = merchant.create_payment(idempotency_key="order-7")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_request_in_progress"
+    assert payment_count(app) == 0
+
+
+def test_keys_are_per_tenant(app: Flask, merchant: Merchant, gateway_server: LiveServer) -> None:
+    other = Merchant(gateway_server.url, make_tenant(app, "Tenant B")[1])
+    a = merchant.create_payment(idempotency_key="shared-key", phone_number="0712345601")
+    b = other.create_payment(idempotency_key="shared-key", phone_number="0712345602")
+    assert a.status_code == b.status_code == 201
+    assert a.json()["id"] != b.json()["id"]
+
+
+def test_a_failed_payment_replays_its_failure(app: Flask, gateway_server: LiveServer) -> None:
+    merchant = Merchant(gateway_server.url, make_tenant(app, "Bad Key", passkey="wrong")[1])
+    first = merchant.create_payment(idempotency_key="k1")
+    second = merchant.create_payment(idempotency_key="k1")
+    assert first.status_code == second.status_code == 424
+    assert second.json() == first.json()
+    assert payment_count(app) == 1
+
+
+def test_a_key_expires_after_its_ttl(app: Flask, merchant: Merchant, clock: ShiftableClock) -> None:
+    first = merchant.create_payment(idempotency_key="order-9", phone_number="0712345603")
+    clock.shift(timedelta(hours=24, seconds=1))
+    # Another phone: the first prompt is still open, and Daraja locks the subscriber.
+    second = merchant.create_payment(idempotency_key="order-9", phone_number="0712345604")
+    assert second.status_code == 201
+    assert second.json()["id"] != first.json()["id"]
+
+
+def test_validation_errors_do_not_burn_the_key(app: Flask, merchant: Merchant) -> None:
+    bad = merchant.create_payment(idempotency_key="order-10", amount="100")
+    assert bad.status_code == 400
+    good = merchant.create_payment(idempotency_key="order-10")
+    assert good.status_code == 201
+
+
+def test_malformed_key_is_rejected(merchant: Merchant) -> None:
+    response = merchant.create_payment(idempotency_key="x" * 256)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "Idempotency-Key"

@@ -1,0 +1,72 @@
+"""When Daraja refuses, fails or hangs: a clear error, a recorded payment, never a 500 or a hang."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.support.factories import Merchant, make_tenant
+from tests.support.servers import LiveServer, SilentServer, closed_port_url
+
+
+def merchant_for(app: Flask, server: LiveServer, **credentials: str) -> Merchant:
+    return Merchant(server.url, make_tenant(app, "Upstream Ltd", **credentials)[1])
+
+
+def test_wrong_passkey_is_a_424_with_darajas_code_and_a_failed_payment(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    merchant = merchant_for(app, gateway_server, passkey="not-the-passkey")
+    response = merchant.create_payment()
+    assert response.status_code == 424
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("payment_error", "payment_failed")
+    assert (error["daraja_code"], error["daraja_message"]) == ("500.001.1001", "Wrong credentials")
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    stored = merchant.get_payment(error["payment"]["id"]).json()
+    assert (stored["status"], stored["result_code"], stored["result_desc"]) == (
+        "failed",
+        "500.001.1001",
+        "Wrong credentials",
+    )
+
+
+def test_unknown_shortcode_is_a_424(app: Flask, gateway_server: LiveServer) -> None:
+    response = merchant_for(app, gateway_server, shortcode="600999").create_payment()
+    assert response.status_code == 424
+    assert response.json()["error"]["daraja_message"] == "Merchant does not exist"
+
+
+def test_wrong_consumer_secret_is_a_424_and_the_secret_is_not_echoed(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    response = merchant_for(app, gateway_server, consumer_secret="nope-secret").create_payment()
+    assert response.status_code == 424
+    assert response.json()["error"]["payment"]["result_code"] == "daraja_auth_failed"
+    assert "nope-secret" not in response.text
+
+
+def test_daraja_unreachable_is_503_and_the_payment_failed(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    merchant = merchant_for(app, gateway_server, base_url=closed_port_url())
+    response = merchant.create_payment()
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("upstream_error", "upstream_unavailable")
+    assert merchant.get_payment(error["payment"]["id"]).json()["status"] == "failed"
+
+
+def test_daraja_hanging_is_504_and_the_payment_stays_pending(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    silent = SilentServer()
+    try:
+        merchant = merchant_for(app, gateway_server, base_url=silent.url)
+        response = merchant.create_payment()
+    finally:
+        silent.stop()
+    assert response.status_code == 504
+    error = response.json()["error"]
+    assert error["code"] == "upstream_timeout"
+    # Daraja may have received it: the outcome is unknown, so the payment is not failed.
+    assert merchant.get_payment(error["payment"]["id"]).json()["status"] == "pending"

@@ -1,0 +1,137 @@
+"""Plain make_* factories and a tiny merchant HTTP client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from flask import Flask
+
+from apg.tenants import service as tenants
+
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+
+
+def make_credentials(**overrides: Any) -> tenants.NewCredentials:
+    values: dict[str, Any] = {
+        "environment": "emulator",
+        "shortcode": "174379",
+        "shortcode_kind": "paybill",
+        "consumer_key": "apg-emulator-key",
+        "consumer_secret": "apg-emulator-secret",
+        "passkey": SANDBOX_PASSKEY,
+    }
+    values.update(overrides)
+    return tenants.NewCredentials(**values)
+
+
+def make_tenant(app: Flask, name: str = "Acme Ltd", **credentials: Any) -> tuple[str, str]:
+    """Create a tenant; returns (tenant_id, api_key)."""
+    with app.app_context():
+        tenant, api_key = tenants.create_tenant(name, make_credentials(**credentials))
+        return tenant.id, api_key
+
+
+def payment_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "amount": 10000,
+        "currency": "KES",
+        "phone_number": "0708374149",
+        "reference": "INV-2024-001",
+        "description": "Order 42",
+    }
+    body.update(overrides)
+    return body
+
+
+class Merchant:
+    """A merchant's view of the gateway, over real HTTP."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {api_key}"
+
+    def create_payment(self, idempotency_key: str | None = None, **body: Any) -> requests.Response:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.session.post(
+            f"{self.base_url}/api/v1/payments",
+            json=payment_body(**body),
+            headers=headers,
+            timeout=30,
+        )
+
+    def get_payment(self, payment_id: str, **params: Any) -> requests.Response:
+        return self.session.get(
+            f"{self.base_url}/api/v1/payments/{payment_id}", params=params, timeout=30
+        )
+
+    def list_payments(self, **params: Any) -> requests.Response:
+        return self.session.get(f"{self.base_url}/api/v1/payments", params=params, timeout=30)
+
+
+class EmulatorControl:
+    """The emulator's /_emulator control API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def settle(self, checkout_request_id: str) -> dict[str, Any]:
+        return self._post(f"/_emulator/stkpush/{checkout_request_id}/settle")
+
+    def redeliver(self, checkout_request_id: str) -> dict[str, Any]:
+        return self._post(f"/_emulator/stkpush/{checkout_request_id}/redeliver")
+
+    def push(self, checkout_request_id: str) -> dict[str, Any]:
+        response = requests.get(
+            f"{self.base_url}/_emulator/stkpush/{checkout_request_id}", timeout=10
+        )
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        self._post("/_emulator/reset")
+
+    def _post(self, path: str) -> dict[str, Any]:
+        response = requests.post(f"{self.base_url}{path}", timeout=30)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+
+def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
+    """Insert a payment row directly (no STK Push); returns its id."""
+    from datetime import UTC, datetime
+
+    from apg.dbtypes import new_id
+    from apg.extensions import db
+    from apg.payments.models import PaymentMethod, PaymentTransaction
+
+    now = fields.pop("created_at", None) or datetime.now(UTC)
+    with app.app_context():
+        method = PaymentMethod(
+            id=new_id("pm"),
+            tenant_id=tenant_id,
+            type="mpesa",
+            phone_number=new_id("")[1:13],
+            created_at=now,
+        )
+        values: dict[str, Any] = {
+            "id": new_id("pay"),
+            "tenant_id": tenant_id,
+            "merchant_id": "mpc_test",
+            "payment_method_id": method.id,
+            "payment_method_type": "mpesa_stk",
+            "amount": 10000,
+            "currency": "KES",
+            "reference": "INV-1",
+            "phone_number": "254708374149",
+            "status": "processing",
+            "created_at": now,
+            "updated_at": now,
+        }
+        values.update(fields)
+        db.session.add(method)
+        db.session.flush()
+        db.session.add(PaymentTransaction(**values))
+        db.session.commit()
+        return str(values["id"])

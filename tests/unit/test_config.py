@@ -1,0 +1,136 @@
+"""Settings: defaults <- YAML <- environment <- overrides, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apg.config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mpesa.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_yaml_loads_with_the_emulator_scenarios() -> None:
+    settings = load_settings(environ={}, path=DEFAULT_CONFIG_PATH)
+    assert settings.default_tenant.shortcode == "174379"
+    assert settings.environments.emulator == "http://127.0.0.1:8089"
+    scenarios = settings.emulator.scenarios
+    assert {k: v.result_code for k, v in scenarios.items()} == {
+        "254708374149": 0,
+        "254708374150": 1,
+        "254708374151": 1032,
+        "254708374152": 1037,
+        "254708374153": 2001,
+    }
+
+
+def test_precedence_defaults_yaml_env_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, "performance:\n  read_timeout_seconds: 7\n  http_pool_maxsize: 3\n")
+    assert load_settings(environ={}, path=path).performance.read_timeout_seconds == 7
+    assert load_settings(environ={}, path=path).performance.connect_timeout_seconds == 3.05
+    env = {"MPESA_CALLBACK_BASE_URL": "https://pay.example.com", "MPESA_SHORTCODE": "600100"}
+    settings = load_settings({"performance.http_pool_maxsize": 9}, environ=env, path=path)
+    assert settings.callbacks.public_base_url == "https://pay.example.com"
+    assert settings.default_tenant.shortcode == "600100"
+    assert settings.performance.http_pool_maxsize == 9
+
+
+def test_business_short_code_wins_over_its_alias(tmp_path: Path) -> None:
+    env = {"MPESA_SHORTCODE": "600100", "MPESA_BUSINESS_SHORT_CODE": "600200"}
+    assert load_settings(environ=env, path=write(tmp_path, "")).default_tenant.shortcode == "600200"
+
+
+def test_seed_variables_reach_the_default_tenant(tmp_path: Path) -> None:
+    env = {
+        "MPESA_ENVIRONMENT": "sandbox",
+        "MPESA_CONSUMER_KEY": "ck",
+        "MPESA_CONSUMER_SECRET": "cs",
+        "MPESA_PASSKEY": "pk",
+        "MPESA_BASE_URL": "http://127.0.0.1:9999",
+    }
+    tenant = load_settings(environ=env, path=write(tmp_path, "")).default_tenant
+    assert (
+        tenant.environment,
+        tenant.consumer_key,
+        tenant.consumer_secret,
+        tenant.passkey,
+        tenant.base_url,
+    ) == ("sandbox", "ck", "cs", "pk", "http://127.0.0.1:9999")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "env", "message"),
+    [
+        ("app: [unclosed", {}, "not valid YAML"),
+        ("- a list", {}, "top level must be a mapping"),
+        ("performance:\n  read_timeout: 3\n", {}, "performance.read_timeout: unknown key"),
+        ("nonsense: 1\n", {}, "nonsense: unknown key"),
+        (
+            "performance:\n  http_pool_maxsize: many\n",
+            {},
+            "performance.http_pool_maxsize: expected int",
+        ),
+        ("app:\n  env: staging\n", {}, "app.env: must be one of"),
+        ("", {"MPESA_CALLBACK_BASE_URL": "https://x.com/mpesa"}, "callbacks.public_base_url"),
+        ("", {"MPESA_ENVIRONMENT": "live"}, "default_tenant.environment"),
+        ("emulator:\n  callback_delayy: 1\n", {}, "emulator.callback_delayy"),
+        ("payments:\n  min_amount: 0\n", {}, "payments.min_amount"),
+    ],
+)
+def test_bad_config_names_the_key(
+    tmp_path: Path, yaml_text: str, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(environ=env, path=write(tmp_path, yaml_text))
+    assert "\n" not in str(info.value)
+
+
+PRODUCTION = {
+    "APG_ENV": "production",
+    "APG_SECRET_KEY": "s" * 32,
+    "APG_ENCRYPTION_KEY": "x" * 44,
+    "DATABASE_URL": "postgresql://apg@db/apg",
+    "MPESA_CALLBACK_BASE_URL": "https://pay.example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("missing", "key"),
+    [
+        ("APG_SECRET_KEY", "security.secret_key"),
+        ("APG_ENCRYPTION_KEY", "security.encryption_key"),
+        ("DATABASE_URL", "app.database_url"),
+        ("MPESA_CALLBACK_BASE_URL", "callbacks.public_base_url"),
+    ],
+)
+def test_production_refuses_to_start_without(tmp_path: Path, missing: str, key: str) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError, match=key):
+        load_settings(environ=env, path=write(tmp_path, ""))
+
+
+def test_production_with_everything_set_loads(tmp_path: Path) -> None:
+    settings = load_settings(environ=PRODUCTION, path=write(tmp_path, ""))
+    assert settings.is_production and settings.security.secret_key == "s" * 32
+
+
+def test_wsgi_prints_one_line_and_exits_on_bad_config(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write(tmp_path, "performance:\n  read_timeout: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        capture_output=True,
+        text=True,
+        env={"APG_CONFIG": str(path), "PATH": ""},
+        cwd=Path(__file__).parents[2],
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "APG config error: performance.read_timeout: unknown key"

@@ -1,0 +1,65 @@
+"""The state machine: only allowed moves, each applied at most once, with an audit row."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from apg.extensions import db
+from apg.payments.models import PaymentEvent, PaymentTransaction
+from apg.payments.status import ALLOWED_TRANSITIONS, PaymentStatus
+from apg.payments.transitions import transition
+from tests.support.factories import make_payment
+
+ALLOWED = {
+    ("pending", "processing"),
+    ("pending", "failed"),
+    ("processing", "completed"),
+    ("processing", "failed"),
+    ("processing", "cancelled"),
+    ("processing", "timeout"),
+    ("timeout", "completed"),
+}
+
+
+def test_the_table_is_exactly_the_documented_one() -> None:
+    table = {(a.value, b.value) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets}
+    assert table == ALLOWED
+
+
+@pytest.mark.parametrize(("start", "target"), list(itertools.product(PaymentStatus, repeat=2)))
+def test_transition_obeys_the_table(
+    app: Flask, tenant: tuple[str, str], start: PaymentStatus, target: PaymentStatus
+) -> None:
+    payment_id = make_payment(app, tenant[0], status=start.value)
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, payment_id)
+        moved = transition(payment, target, source="test")
+        db.session.commit()
+        events = db.session.execute(select(PaymentEvent)).scalars().all()
+        expected = (start.value, target.value) in ALLOWED
+        assert moved is expected
+        assert payment.status == (target if expected else start).value
+        assert len(events) == int(expected)
+        if expected:
+            assert (events[0].from_status, events[0].to_status) == (start.value, target.value)
+            assert (payment.finalized_at is not None) is target.is_final
+
+
+def test_a_stale_writer_loses_the_compare_and_set(app: Flask, tenant: tuple[str, str]) -> None:
+    payment_id = make_payment(app, tenant[0], status="processing")
+    with app.app_context():
+        stale = db.session.get(PaymentTransaction, payment_id)
+        with db.engine.begin() as other:  # another worker completes it meanwhile
+            other.execute(
+                update(PaymentTransaction)
+                .where(PaymentTransaction.id == payment_id)
+                .values(status="completed")
+            )
+        assert transition(stale, PaymentStatus.FAILED, source="test") is False
+        db.session.commit()
+        assert stale.status == "completed"  # refreshed, not overwritten
+        assert db.session.execute(select(PaymentEvent)).first() is None
