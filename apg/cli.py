@@ -61,20 +61,5 @@ def create_api_key(tenant_id: str) -> None:
 @apg_cli.command("bootstrap")
 def bootstrap() -> None:
     """Create the default tenant from settings if missing, and print a fresh API key for it."""
-    d = services().settings.default_tenant
-    tenant = tenants.find_tenant_by_name(d.name)
-    if tenant is None:
-        credentials = tenants.NewCredentials(
-            environment=d.environment,
-            shortcode=d.shortcode,
-            shortcode_kind=d.shortcode_kind,
-            store_number=d.store_number,
-            consumer_key=d.consumer_key,
-            consumer_secret=d.consumer_secret,
-            passkey=d.passkey,
-            base_url=d.base_url,
-        )
-        tenant, api_key = tenants.create_tenant(d.name, credentials)
-    else:
-        api_key = tenants.create_api_key(tenant.id)
+    tenant, api_key = tenants.ensure_default_tenant()
     click.echo(json.dumps({"tenant_id": tenant.id, "api_key": api_key}))

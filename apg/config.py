@@ -129,7 +129,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     values = {}
     for name in names & set(data):
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             values[name] = _build(hint, data[name], f"{prefix}{name}.")
         else:
             values[name] = _coerce(data[name], hint, f"{prefix}{name}")

@@ -21,4 +21,4 @@ class Services:
 
 
 def services() -> Services:
-    return current_app.extensions["apg"]  # type: ignore[no-any-return]
+    return current_app.extensions["apg"]

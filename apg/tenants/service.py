@@ -79,6 +79,25 @@ def create_tenant(name: str, credentials: NewCredentials) -> tuple[Tenant, str]:
     return tenant, api_key
 
 
+def ensure_default_tenant() -> tuple[Tenant, str]:
+    """The configured default tenant (created if missing) and a fresh API key for it."""
+    d = services().settings.default_tenant
+    tenant = find_tenant_by_name(d.name)
+    if tenant is not None:
+        return tenant, create_api_key(tenant.id)
+    credentials = NewCredentials(
+        environment=d.environment,
+        shortcode=d.shortcode,
+        shortcode_kind=d.shortcode_kind,
+        store_number=d.store_number,
+        consumer_key=d.consumer_key,
+        consumer_secret=d.consumer_secret,
+        passkey=d.passkey,
+        base_url=d.base_url,
+    )
+    return create_tenant(d.name, credentials)
+
+
 def create_api_key(tenant_id: str) -> str:
     credential = _credential_row(tenant_id)
     if credential is None:
@@ -145,9 +164,11 @@ def credential_id_for(tenant_id: str) -> str:
 
 
 def _credential_row(tenant_id: str, session: Session | None = None) -> MpesaCredential | None:
-    return (session or db.session).execute(
-        select(MpesaCredential).where(MpesaCredential.tenant_id == tenant_id)
-    ).scalar_one_or_none()
+    return (
+        (session or db.session)
+        .execute(select(MpesaCredential).where(MpesaCredential.tenant_id == tenant_id))
+        .scalar_one_or_none()
+    )
 
 
 def _add_api_key(tenant_id: str, environment: str) -> str:

@@ -16,7 +16,6 @@ from apg.processors.mpesa.tokens import InMemoryTokenCache
 from daraja_emulator import EmulatorServer, load_config
 from tests.support.servers import SilentServer, closed_port_url
 
-
 OAUTH, QUERY = "/oauth/v1/generate", "/mpesa/stkpushquery/v1/query"
 
 

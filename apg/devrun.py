@@ -1,0 +1,130 @@
+"""`make run`: the embedded default — Daraja emulator, demo tenant, gateway under gunicorn.
+
+Started by the Makefile after `flask db upgrade`. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import requests
+
+from apg import create_app
+from apg.config import DEFAULT_CONFIG_PATH, ConfigError
+from apg.tenants.service import ensure_default_tenant
+
+SCENARIOS = [
+    ("0708374149", "completed (ResultCode 0)"),
+    ("0708374150", "failed: insufficient funds (1)"),
+    ("0708374151", "cancelled by the customer (1032)"),
+    ("0708374152", "timeout: no answer, after 60 s (1037)"),
+    ("0708374153", "failed: wrong PIN (2001)"),
+]
+
+
+def main() -> int:
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        print(f"APG config error: {exc}", file=sys.stderr)
+        return 2
+    settings = app.extensions["apg"].settings
+    bind = os.environ.get("APG_BIND", "127.0.0.1:5000")
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if (
+            settings.default_tenant.environment == "emulator"
+            and not settings.default_tenant.base_url
+        ):
+            children.append(start_emulator(settings.environments.emulator))
+        with app.app_context():
+            tenant, api_key = ensure_default_tenant()
+        print_banner(bind, tenant.id, api_key)
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                    "wsgi:app",
+                ]
+            )
+        )
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        return children[-1].wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in reversed(children):
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def start_emulator(base_url: str) -> subprocess.Popen[bytes]:
+    url = urlsplit(base_url)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daraja_emulator",
+            "--host",
+            url.hostname or "127.0.0.1",
+            "--port",
+            str(url.port or 80),
+            "--config",
+            str(DEFAULT_CONFIG_PATH),
+        ]
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(
+                f"the Daraja emulator exited ({process.returncode}); is {url.netloc} busy?"
+            )
+        try:
+            requests.get(f"{base_url}/_emulator/health", timeout=1).raise_for_status()
+            return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"the Daraja emulator did not answer on {base_url}")
+
+
+def print_banner(bind: str, tenant_id: str, api_key: str) -> None:
+    base = f"http://{bind}"
+    lines = [
+        "",
+        "APG is starting on the embedded default (SQLite + Daraja emulator).",
+        f"  tenant:  {tenant_id}",
+        f"  API key: {api_key}   (shown once; `make run` issues a new one each time)",
+        f"  docs:    {base}/api/docs   health: {base}/health",
+        "",
+        f"  export KEY={api_key}",
+        f'  curl -s -X POST {base}/api/v1/payments -H "Authorization: Bearer $KEY" \\',
+        '    -H "Idempotency-Key: order-42" -H "Content-Type: application/json" \\',
+        '    -d \'{"amount": 10000, "currency": "KES", "phone_number": "0708374149", '
+        '"reference": "INV-2024-001", "description": "Order 42"}\'',
+        f'  curl -s {base}/api/v1/payments/<id> -H "Authorization: Bearer $KEY"',
+        "",
+        "  Emulator scenarios by phone_number (any other number succeeds):",
+        *[f"    {phone}  {outcome}" for phone, outcome in SCENARIOS],
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
