@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -51,6 +52,7 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
     if url.startswith(("postgres://", "postgresql://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        os.makedirs(app.instance_path, exist_ok=True)  # relative SQLite files live in instance/
         url = f"sqlite:///{app.instance_path}/{url.removeprefix('sqlite:///')}"
     engine: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
