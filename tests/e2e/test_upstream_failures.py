@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import threading
 
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from apg.extensions import db
 from tests.support.factories import Merchant, make_tenant
 from tests.support.servers import LiveServer, SilentServer, closed_port_url
 
@@ -70,3 +75,31 @@ def test_daraja_hanging_is_504_and_the_payment_stays_pending(
     assert error["code"] == "upstream_timeout"
     # Daraja may have received it: the outcome is unknown, so the payment is not failed.
     assert merchant.get_payment(error["payment"]["id"]).json()["status"] == "pending"
+
+
+def test_no_transaction_is_held_open_while_daraja_is_slow(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    """A slow upstream must not pin a database connection in an open transaction."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("pg_stat_activity is PostgreSQL's")
+    silent = SilentServer()
+    merchant = merchant_for(app, gateway_server, base_url=silent.url)
+    result: list[int] = []
+    request = threading.Thread(target=lambda: result.append(merchant.create_payment().status_code))
+    request.start()
+    try:
+        assert silent.connected.wait(10), "the gateway never called Daraja"
+        with app.app_context():
+            idle_in_transaction = db.session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        request.join()
+        silent.stop()
+    assert idle_in_transaction == 0
+    assert result == [504]

@@ -34,15 +34,30 @@ class LiveServer:
 
 
 class SilentServer:
-    """Accepts TCP connections and never answers: a Daraja that hangs."""
+    """Accepts TCP connections and never answers: a Daraja that hangs.
+    `connected` is set once a client is in, i.e. waiting for an answer."""
 
     def __init__(self) -> None:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.connected = threading.Event()
+        self._clients: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            while True:
+                client, _ = self._sock.accept()
+                self._clients.append(client)
+                self.connected.set()
+        except OSError:  # closed by stop()
+            return
 
     def stop(self) -> None:
+        for client in self._clients:
+            client.close()
         self._sock.close()
 
 
