@@ -36,6 +36,9 @@ def main() -> int:
     settings = app.extensions["apg"].settings
     bind = os.environ.get("APG_BIND", "127.0.0.1:5000")
     children: list[subprocess.Popen[bytes]] = []
+    # Stop on Ctrl-C or SIGTERM even if started with SIGINT ignored (e.g. as a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if (
             settings.default_tenant.environment == "emulator"
@@ -63,7 +66,6 @@ def main() -> int:
                 ]
             )
         )
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         return children[-1].wait()
     except KeyboardInterrupt:
         return 0
