@@ -71,13 +71,7 @@ def initiate_payment(tenant_id: str, new: NewPayment) -> PaymentTransaction:
         db.session.commit()
         payment_accepted.send(payment)
         return payment
-    transition(
-        payment,
-        PaymentStatus.FAILED,
-        source="api",
-        fields={"result_code": result.result_code, "result_desc": result.result_desc},
-    )
-    db.session.commit()
+    _fail(payment, result.result_code, result.result_desc)
     raise PaymentFailedError(
         daraja_code=result.result_code, daraja_message=result.result_desc, payment=payment
     )
@@ -235,12 +229,15 @@ def _record_pending(tenant_id: str, new: NewPayment, method: PaymentMethod) -> P
 def _fail_unreachable(payment: PaymentTransaction, exc: UpstreamError) -> None:
     """Daraja never got the request (503/502): failed. A timeout leaves it pending: unknown."""
     exc.extra["payment"] = payment
-    if exc.status == 504:
-        return
+    if exc.status != 504:
+        _fail(payment, exc.code, exc.message)
+
+
+def _fail(payment: PaymentTransaction, code: str | None, desc: str | None) -> None:
     transition(
         payment,
         PaymentStatus.FAILED,
         source="api",
-        fields={"result_code": exc.code, "result_desc": exc.message},
+        fields={"result_code": code, "result_desc": desc},
     )
     db.session.commit()
