@@ -104,7 +104,11 @@ def _run_idempotently(key: str, view: Callable[..., Response], args: Any, kwargs
         return replay
     try:
         response = view(*args, **kwargs)
-    except APGError as exc:
+    except InvalidRequestError:
+        # Refused before it had any effect: nothing to replay, the key stays usable.
+        idempotency.release(tenant_id, key)
+        raise
+    except APGError as exc:  # it had an effect (e.g. a failed payment): replay this answer
         body, status = error_response(exc)
         idempotency.complete(tenant_id, key, status, body.get_data(as_text=True))
         raise

@@ -98,3 +98,14 @@ def test_malformed_key_is_rejected(merchant: Merchant) -> None:
     response = merchant.create_payment(idempotency_key="x" * 256)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "Idempotency-Key"
+
+
+def test_a_rule_violation_before_any_effect_does_not_burn_the_key(
+    app: Flask, merchant: Merchant
+) -> None:
+    bad = merchant.create_payment(idempotency_key="order-11", amount=10050)  # not whole shillings
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "amount_not_whole_shillings"
+    fixed = merchant.create_payment(idempotency_key="order-11", amount=10000)
+    assert fixed.status_code == 201
+    assert payment_count(app) == 1
