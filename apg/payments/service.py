@@ -128,7 +128,11 @@ def list_payments(tenant_id: str, f: PaymentFilter) -> Page:
     """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
     query = select(PaymentTransaction).where(PaymentTransaction.tenant_id == tenant_id)
     if f.starting_after:
-        anchor = get_payment(tenant_id, f.starting_after)
+        try:
+            anchor = get_payment(tenant_id, f.starting_after)
+        except NotFoundError as exc:
+            exc.param = "starting_after"
+            raise
         query = query.where(
             or_(
                 PaymentTransaction.created_at < anchor.created_at,

@@ -131,6 +131,14 @@ def test_pagination_is_stable_when_timestamps_tie(
     assert sorted(seen) == sorted(ids) and len(seen) == 5
 
 
+def test_an_unknown_cursor_is_404_naming_it(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/payments?starting_after=pay_nope", headers=api_headers)
+    assert response.status_code == 404
+    assert response.json["error"]["param"] == "starting_after"
+
+
 @pytest.mark.parametrize("limit", ["0", "101", "x"])
 def test_limit_must_be_1_to_100(
     client: FlaskClient, api_headers: dict[str, str], limit: str
