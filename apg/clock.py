@@ -8,13 +8,3 @@ from datetime import UTC, datetime
 class Clock:
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class FixedClock(Clock):
-    """A clock tests move by hand."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at

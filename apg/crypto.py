@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -30,7 +29,3 @@ class SecretBox:
 def digest(secret: str) -> str:
     """API keys carry 256 random bits, so a plain SHA-256 is a safe, fast lookup key."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def same_digest(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)

@@ -32,8 +32,3 @@ ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.FAILED: frozenset(),
     PaymentStatus.CANCELLED: frozenset(),
 }
-
-
-def sources_for(target: PaymentStatus) -> frozenset[PaymentStatus]:
-    """The statuses from which a payment may move to `target`."""
-    return frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,16 +85,7 @@ def ensure_default_tenant() -> tuple[Tenant, str]:
     tenant = find_tenant_by_name(d.name)
     if tenant is not None:
         return tenant, create_api_key(tenant.id)
-    credentials = NewCredentials(
-        environment=d.environment,
-        shortcode=d.shortcode,
-        shortcode_kind=d.shortcode_kind,
-        store_number=d.store_number,
-        consumer_key=d.consumer_key,
-        consumer_secret=d.consumer_secret,
-        passkey=d.passkey,
-        base_url=d.base_url,
-    )
+    credentials = NewCredentials(**{f.name: getattr(d, f.name) for f in fields(NewCredentials)})
     return create_tenant(d.name, credentials)
 
 
