@@ -10,6 +10,7 @@ from typing import Any
 class AppSettings:
     env: str = "development"  # development | production
     database_url: str = "sqlite:///apg.db"  # relative SQLite paths live in instance/
+    redis_url: str | None = None  # set: OAuth tokens are shared through Redis, not the database
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,12 @@ class DefaultTenantSettings:
     shortcode: str = "174379"
     shortcode_kind: str = "paybill"  # paybill | till
     store_number: str | None = None  # till only: the HO/store number that owns the passkey
-    consumer_key: str = "apg-emulator-key"
-    consumer_secret: str = "apg-emulator-secret"
-    passkey: str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+    # Credentials stay out of repr(), hence out of logs and tracebacks.
+    consumer_key: str = field(default="apg-emulator-key", repr=False)
+    consumer_secret: str = field(default="apg-emulator-secret", repr=False)
+    passkey: str = field(
+        default="bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919", repr=False
+    )
     base_url: str | None = None  # point at any Daraja-compatible server
 
 
@@ -43,8 +47,9 @@ class CallbackSettings:
 
 @dataclass(frozen=True)
 class SecuritySettings:
-    secret_key: str | None = None
-    encryption_key: str | None = None  # Fernet keys, comma-separated, newest first
+    # Secrets stay out of repr(). encryption_key: Fernet keys, comma-separated, newest first.
+    secret_key: str | None = field(default=None, repr=False)
+    encryption_key: str | None = field(default=None, repr=False)
     trusted_proxy_hops: int = 0  # X-Forwarded-For hops trusted for callback source IPs
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from apg.config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
+
+A_FERNET_KEY = Fernet.generate_key().decode()
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -134,3 +137,23 @@ def test_wsgi_prints_one_line_and_exits_on_bad_config(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "APG config error: performance.read_timeout: unknown key"
+
+
+SECRETS = {
+    "APG_SECRET_KEY": "sk-do-not-print",
+    "APG_ENCRYPTION_KEY": A_FERNET_KEY,
+    "MPESA_CONSUMER_KEY": "ck-do-not-print",
+    "MPESA_CONSUMER_SECRET": "cs-do-not-print",
+    "MPESA_PASSKEY": "pk-do-not-print",
+}
+
+
+def test_settings_reprs_hide_secrets_and_show_the_rest(tmp_path: Path) -> None:
+    env = {**SECRETS, "MPESA_SHORTCODE": "600100"}
+    settings = load_settings(environ=env, path=write(tmp_path, ""))
+    parts = (settings, settings.security, settings.default_tenant)
+    shown = " ".join(show(part) for part in parts for show in (repr, str))
+    for secret in SECRETS.values():
+        assert secret not in shown
+    for visible in ("shortcode='600100'", "name='Demo Merchant'", "trusted_proxy_hops=0"):
+        assert visible in shown
