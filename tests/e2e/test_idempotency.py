@@ -109,3 +109,55 @@ def test_a_rule_violation_before_any_effect_does_not_burn_the_key(
     fixed = merchant.create_payment(idempotency_key="order-11", amount=10000)
     assert fixed.status_code == 201
     assert payment_count(app) == 1
+
+
+def claim_in_flight(app: Flask, tenant_id: str, key: str, body: dict, claimed_at) -> None:  # type: ignore[type-arg, no-untyped-def]
+    """Leave a claim as a worker that died mid-request would: no response stored."""
+    with app.app_context():
+        db.session.add(
+            IdempotencyKey(
+                tenant_id=tenant_id,
+                key=key,
+                fingerprint=fingerprint("POST", "/api/v1/payments", body),
+                created_at=claimed_at,
+                expires_at=claimed_at + timedelta(hours=24),
+            )
+        )
+        db.session.commit()
+
+
+def test_in_flight_is_409_even_when_the_body_differs(
+    app: Flask, merchant: Merchant, tenant: tuple[str, str], clock: ShiftableClock
+) -> None:
+    claim_in_flight(app, tenant[0], "order-8", payment_body(), clock.now())
+    response = merchant.create_payment(idempotency_key="order-8", amount=20000)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_request_in_progress"
+
+
+def test_the_fingerprint_ignores_key_order() -> None:
+    body = payment_body(metadata={"a": "1", "b": "2"})
+    reordered = dict(reversed(list(body.items())))
+    reordered["metadata"] = {"b": "2", "a": "1"}
+    assert fingerprint("POST", "/p", body) == fingerprint("POST", "/p", reordered)
+    assert fingerprint("POST", "/p", body) != fingerprint("POST", "/p", payment_body(amount=1))
+
+
+def test_a_claim_abandoned_by_a_dead_worker_is_taken_over_after_its_lease(
+    app: Flask, merchant: Merchant, tenant: tuple[str, str], clock: ShiftableClock
+) -> None:
+    claim_in_flight(app, tenant[0], "order-12", payment_body(), clock.now())
+    assert merchant.create_payment(idempotency_key="order-12").status_code == 409
+    clock.shift(timedelta(minutes=5))  # the lease has run out; no payment was ever recorded
+    response = merchant.create_payment(idempotency_key="order-12")
+    assert response.status_code == 201
+    assert payment_count(app) == 1
+
+
+def test_a_replayed_error_keeps_one_request_id(app: Flask, gateway_server: LiveServer) -> None:
+    merchant = Merchant(gateway_server.url, make_tenant(app, "Bad Key", passkey="wrong")[1])
+    first = merchant.create_payment(idempotency_key="k2")
+    replay = merchant.create_payment(idempotency_key="k2")
+    assert replay.status_code == 424
+    assert replay.json()["error"]["request_id"] == replay.headers["X-Request-ID"]
+    assert first.json()["error"]["request_id"] == first.headers["X-Request-ID"]

@@ -63,3 +63,23 @@ def test_a_stale_writer_loses_the_compare_and_set(app: Flask, tenant: tuple[str,
         db.session.commit()
         assert stale.status == "completed"  # refreshed, not overwritten
         assert db.session.execute(select(PaymentEvent)).first() is None
+
+
+def test_a_writer_that_loses_the_race_rechecks_against_the_fresh_status(
+    app: Flask, tenant: tuple[str, str]
+) -> None:
+    """A late success must not be dropped because our copy still said `processing`."""
+    payment_id = make_payment(app, tenant[0], status="processing")
+    with app.app_context():
+        stale = db.session.get(PaymentTransaction, payment_id)
+        with db.engine.begin() as other:  # a 1037 timeout notice landed meanwhile
+            other.execute(
+                update(PaymentTransaction)
+                .where(PaymentTransaction.id == payment_id)
+                .values(status="timeout")
+            )
+        assert transition(stale, PaymentStatus.COMPLETED, source="test") is True
+        db.session.commit()
+        assert stale.status == "completed"
+        [event] = db.session.execute(select(PaymentEvent)).scalars()
+        assert (event.from_status, event.to_status) == ("timeout", "completed")
