@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import types
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ from typing import Any
 from daraja_emulator import config_readers as read
 from daraja_emulator.config_readers import EmulatorConfigError
 from daraja_emulator.defaults import DEFAULTS
-from daraja_emulator.products import stk_codes
+from daraja_emulator.scenarios import Scenario, parse_scenario
 
 __all__ = ["EmulatorConfig", "EmulatorConfigError", "Merchant", "Scenario", "load_config"]
 
@@ -28,21 +27,6 @@ class Merchant:
     passkey: str
     kind: str = "paybill"
     till_numbers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A scripted STK outcome; result_desc defaults to the §2.2 text for the code."""
-
-    result_code: int | str
-    result_desc: str | None = None
-    delay_seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        code = stk_codes.normalize_result_code(self.result_code)
-        object.__setattr__(self, "result_code", code)
-        if self.result_desc is None:
-            object.__setattr__(self, "result_desc", stk_codes.describe(code))
 
 
 @dataclass(frozen=True)
@@ -102,7 +86,7 @@ def load_config(mapping: Mapping[str, Any] | None) -> EmulatorConfig:
         max_amount=field("max_amount", read.integer, 1),
         merchants=field("merchants", _merchants),
         scenarios=field("scenarios", _scenarios),
-        default_scenario=field("default_scenario", _scenario),
+        default_scenario=field("default_scenario", parse_scenario),
     )
 
 
@@ -119,7 +103,7 @@ def _merchants(value: Any, path: str) -> tuple[Merchant, ...]:
 
 def _merchant(value: Any, path: str) -> Merchant:
     fields = read.mapping(value, path)
-    read.known_keys(fields, _field_names(Merchant), path)
+    read.known_keys(fields, read.field_names(Merchant), path)
     tills = read.sequence(fields.get("till_numbers", []), f"{path}.till_numbers")
     return Merchant(
         shortcode=read.shortcode(read.required(fields, "shortcode", path), f"{path}.shortcode"),
@@ -135,26 +119,5 @@ def _scenarios(value: Any, path: str) -> Mapping[str, Scenario]:
     scenarios = {}
     for key, item in read.mapping(value, path).items():
         msisdn = read.msisdn(key, f"{path}.{key}")
-        scenarios[msisdn] = _scenario(item, f"{path}.{key}")
+        scenarios[msisdn] = parse_scenario(item, f"{path}.{key}")
     return types.MappingProxyType(scenarios)
-
-
-def _scenario(value: Any, path: str) -> Scenario:
-    fields = read.mapping(value, path)
-    read.known_keys(fields, _field_names(Scenario), path)
-    code = read.result_code(read.required(fields, "result_code", path), f"{path}.result_code")
-    desc = fields.get("result_desc")
-    if desc is None and stk_codes.describe(code) is None:
-        raise EmulatorConfigError(
-            f"{path}.result_desc: required for result code {code} (not in the STK table)"
-        )
-    delay = fields.get("delay_seconds")
-    return Scenario(
-        result_code=code,
-        result_desc=None if desc is None else read.string(desc, f"{path}.result_desc"),
-        delay_seconds=None if delay is None else read.seconds(delay, f"{path}.delay_seconds"),
-    )
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))

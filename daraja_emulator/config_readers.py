@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -34,6 +35,11 @@ def known_keys(given: Mapping[Any, Any], allowed: Collection[str], path: str) ->
     for key in given:
         if key not in allowed:
             raise fail(f"{path}.{key}", "unknown key")
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The keys a config mapping may use for this dataclass."""
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def required(fields: Mapping[Any, Any], key: str, path: str) -> Any:

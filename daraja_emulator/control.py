@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
+from daraja_emulator import config_readers as read
 from daraja_emulator.errors import DarajaError
 from daraja_emulator.products.stk_push import StkPush
 from daraja_emulator.runtime import Emulator, current_emulator
+from daraja_emulator.scenarios import Scenario, parse_scenario
 
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
+
+STAT_NAMES = ("oauth_tokens_issued", "stk_push_requests", "stk_query_requests")
 
 
 @blueprint.get("/health")
@@ -55,8 +60,36 @@ def list_callbacks() -> Response:
     return jsonify(current_emulator().state.deliveries())
 
 
+@blueprint.get("/stats")
+def stats() -> dict[str, int]:
+    """Tokens issued and requests received per product endpoint since start or reset."""
+    counts = current_emulator().state.counts()
+    return {name: counts.get(name, 0) for name in STAT_NAMES}
+
+
+@blueprint.get("/scenarios/<msisdn>")
+def show_scenario(msisdn: str) -> dict[str, Any]:
+    return _scenario_view(current_emulator(), _msisdn(msisdn))
+
+
+@blueprint.put("/scenarios/<msisdn>")
+def put_scenario(msisdn: str) -> dict[str, Any]:
+    """Script this MSISDN's outcome until DELETE or reset; the body is a YAML-shaped scenario."""
+    emulator, number = current_emulator(), _msisdn(msisdn)
+    emulator.state.set_scenario(number, _scenario_from_body())
+    return _scenario_view(emulator, number)
+
+
+@blueprint.delete("/scenarios/<msisdn>")
+def delete_scenario(msisdn: str) -> dict[str, Any]:
+    emulator, number = current_emulator(), _msisdn(msisdn)
+    emulator.state.set_scenario(number, None)
+    return _scenario_view(emulator, number)
+
+
 @blueprint.post("/reset")
 def reset() -> dict[str, str]:
+    """Forget tokens, pushes, callbacks, statistics and scenario overrides."""
     current_emulator().state.reset()
     return {"status": "ok"}
 
@@ -66,6 +99,40 @@ def _require_push(emulator: Emulator, checkout_request_id: str) -> StkPush:
     if not isinstance(push, StkPush):
         raise _unknown_push(checkout_request_id)
     return push
+
+
+def _msisdn(text: str) -> str:
+    try:
+        return read.msisdn(text, "msisdn")
+    except read.EmulatorConfigError as exc:
+        raise _bad_request(str(exc)) from None
+
+
+def _scenario_from_body() -> Scenario:
+    """The request body validated exactly like a YAML scenario; 400 naming the bad key."""
+    try:
+        body = json.loads(request.get_data())
+    except ValueError:
+        raise _bad_request("scenario: the body must be a JSON object") from None
+    try:
+        return parse_scenario(body, "scenario")
+    except read.EmulatorConfigError as exc:
+        raise _bad_request(str(exc)) from None
+
+
+def _bad_request(problem: str) -> DarajaError:
+    return DarajaError(400, "emulator.bad_request", problem)
+
+
+def _scenario_view(emulator: Emulator, msisdn: str) -> dict[str, Any]:
+    """The scenario in effect for `msisdn` and where it comes from."""
+    if (override := emulator.state.scenario_override(msisdn)) is not None:
+        source, scenario = "override", override
+    elif msisdn in emulator.config.scenarios:
+        source, scenario = "configured", emulator.config.scenarios[msisdn]
+    else:
+        source, scenario = "default", emulator.config.default_scenario
+    return {"msisdn": msisdn, "source": source, "scenario": scenario.to_json()}
 
 
 def _unknown_push(checkout_request_id: str) -> DarajaError:

@@ -12,6 +12,7 @@ from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig
 from daraja_emulator.delivery import CallbackSender
 from daraja_emulator.ids import IdGenerator
+from daraja_emulator.scenarios import Scenario
 from daraja_emulator.state import EmulatorState
 
 EXTENSION = "daraja_emulator"
@@ -48,6 +49,10 @@ class Emulator:
             sender=sender,
             owns_http=http is None,
         )
+
+    def scenario_for(self, msisdn: str) -> Scenario:
+        """The runtime override for this payer's MSISDN, else the configured scenario."""
+        return self.state.scenario_override(msisdn) or self.config.scenario_for(msisdn)
 
     def close(self) -> None:
         """Release the HTTP session the emulator created for itself (an injected one is kept)."""

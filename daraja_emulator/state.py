@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from daraja_emulator.scenarios import Scenario
 
 
 class AsyncTransaction(Protocol):
@@ -37,6 +40,29 @@ class EmulatorState:
         self._tokens: dict[str, float] = {}
         self._transactions: dict[str, AsyncTransaction] = {}
         self._deliveries: list[dict[str, Any]] = []
+        self._counts: Counter[str] = Counter()
+        self._scenarios: dict[str, Scenario] = {}
+
+    def count(self, name: str) -> None:
+        """Add one to a named statistic (tokens issued, requests received, …)."""
+        with self._lock:
+            self._counts[name] += 1
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def set_scenario(self, msisdn: str, scenario: Scenario | None) -> None:
+        """Override the configured scenario for one MSISDN at runtime; None removes the override."""
+        with self._lock:
+            if scenario is None:
+                self._scenarios.pop(msisdn, None)
+            else:
+                self._scenarios[msisdn] = scenario
+
+    def scenario_override(self, msisdn: str) -> Scenario | None:
+        with self._lock:
+            return self._scenarios.get(msisdn)
 
     def add_token(self, token: str, expires_at: float, *, revoke_others: bool, now: float) -> None:
         with self._lock:
@@ -130,10 +156,12 @@ class EmulatorState:
             return [dict(record) for record in self._deliveries]
 
     def reset(self) -> None:
-        """Forget tokens, transactions and deliveries."""
+        """Forget tokens, transactions, deliveries, statistics and scenario overrides."""
         with self._lock:
             self._tokens.clear()
             self._transactions.clear()
             self._deliveries.clear()
+            self._counts.clear()
+            self._scenarios.clear()
             self._delivered.notify_all()
         self.wakeup.set()

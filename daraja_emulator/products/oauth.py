@@ -41,6 +41,7 @@ def issue_token(emulator: Emulator) -> dict[str, str]:
         revoke_others=config.revoke_previous_tokens,
         now=now,
     )
+    emulator.state.count("oauth_tokens_issued")
     return {"access_token": token, "expires_in": str(config.token_ttl_seconds)}
 
 

@@ -10,6 +10,17 @@ from daraja_emulator.products.stk_service import accept_push, query_push
 from daraja_emulator.runtime import current_emulator
 
 blueprint = Blueprint("stk", __name__)
+# Requests received per endpoint, whatever their outcome (GET /_emulator/stats).
+REQUEST_STATS = {"stk.process_request": "stk_push_requests", "stk.query": "stk_query_requests"}
+
+
+@blueprint.before_request
+def count_request() -> None:
+    stat = REQUEST_STATS.get(request.endpoint or "")
+    if stat is not None:
+        current_emulator().state.count(stat)
+
+
 blueprint.before_request(require_access_token())
 
 

@@ -12,6 +12,7 @@ from daraja_emulator.errors import invalid_field, merchant_validation
 from daraja_emulator.products import stk_codes
 from daraja_emulator.products.stk_push import StkPush, StkPushRequest
 from daraja_emulator.runtime import Emulator
+from daraja_emulator.scenarios import Scenario
 
 PAYBILL = "CustomerPayBillOnline"
 BUY_GOODS = "CustomerBuyGoodsOnline"
@@ -82,7 +83,7 @@ def parse_push_request(body: dict[str, Any], config: EmulatorConfig) -> StkPushR
 
 
 def scripted_outcome(
-    request: StkPushRequest, merchant: Merchant, config: EmulatorConfig
+    request: StkPushRequest, merchant: Merchant, scenario: Scenario, config: EmulatorConfig
 ) -> tuple[int | str, str, float]:
     """(ResultCode, ResultDesc, seconds until decided) for an accepted push.
 
@@ -95,7 +96,6 @@ def scripted_outcome(
         return _standard(stk_codes.PROMPT_TOO_LONG, config)
     if not _matches_product(request, merchant):
         return _standard(stk_codes.PRODUCT_MISMATCH, config)
-    scenario = config.scenario_for(request.phone_number)
     delay = scenario.delay_seconds
     if delay is None:
         no_answer = scenario.result_code == stk_codes.NO_ANSWER
@@ -115,7 +115,8 @@ def _matches_product(request: StkPushRequest, merchant: Merchant) -> bool:
 
 def _new_push(emulator: Emulator, request: StkPushRequest, merchant: Merchant) -> StkPush:
     now = emulator.clock()
-    code, desc, delay = scripted_outcome(request, merchant, emulator.config)
+    scenario = emulator.scenario_for(request.phone_number)
+    code, desc, delay = scripted_outcome(request, merchant, scenario, emulator.config)
     return StkPush(
         checkout_request_id=emulator.ids.checkout_request_id(now, request.phone_number),
         merchant_request_id=emulator.ids.request_id(),

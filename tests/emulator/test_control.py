@@ -158,3 +158,35 @@ def test_reset_frees_the_subscriber_lock(emulator_client: Any, bearer: dict[str,
     push(emulator_client, bearer)
     emulator_client.post("/_emulator/reset")
     assert push(emulator_client, bearer_for(emulator_client), PhoneNumber=PAYER)
+
+
+def stats(client: Any) -> dict[str, int]:
+    response = client.get("/_emulator/stats")
+    assert response.status_code == 200
+    return dict(response.get_json())
+
+
+def test_stats_count_tokens_issued_and_requests_received(emulator_client: Any) -> None:
+    assert stats(emulator_client) == {
+        "oauth_tokens_issued": 0,
+        "stk_push_requests": 0,
+        "stk_query_requests": 0,
+    }
+    emulator_client.get("/oauth/v1/generate?grant_type=client_credentials")  # refused: no count
+    bearer = bearer_for(emulator_client)
+    checkout_id = push(emulator_client, bearer)
+    emulator_client.post(STK_URL, json=make_stk_body())  # no token: received all the same
+    emulator_client.post(
+        "/mpesa/stkpushquery/v1/query", json=make_query_body(checkout_id), headers=bearer
+    )
+    assert stats(emulator_client) == {
+        "oauth_tokens_issued": 1,
+        "stk_push_requests": 2,
+        "stk_query_requests": 1,
+    }
+
+
+def test_reset_zeroes_the_stats(emulator_client: Any, bearer: dict[str, str]) -> None:
+    push(emulator_client, bearer)
+    emulator_client.post("/_emulator/reset")
+    assert set(stats(emulator_client).values()) == {0}
