@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
 import os
 import types
 import typing
@@ -14,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from apg.crypto import DEV_ENCRYPTION_KEY, parse_keys
 from apg.processors.mpesa.mapping import forbidden_callback_word
 from apg.settings import Settings
 
@@ -37,9 +36,8 @@ ENV_VARS = {
     "MPESA_CALLBACK_BASE_URL": "callbacks.public_base_url",
 }
 
-# Development-only fallbacks, refused in production. Fixed so that restarts can still decrypt.
+# Development-only fallbacks, refused in production (DEV_ENCRYPTION_KEY is in apg.crypto).
 DEV_SECRET_KEY = "apg-development-secret-key-not-for-production"
-DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"apg-dev-only").digest()).decode()
 
 CHOICES = {
     "app.env": {"development", "production"},
@@ -180,6 +178,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("payments.currency: only KES is supported")
     if not 0 < s.payments.min_amount <= s.payments.max_amount:
         raise ConfigError("payments.min_amount: must be positive and <= payments.max_amount")
+    if s.security.encryption_key:
+        _validate_encryption_key(s.security.encryption_key)
     if s.is_production:
         _validate_production(s)
 
@@ -193,6 +193,13 @@ def _validate_production(s: Settings) -> None:
         raise ConfigError("app.database_url (DATABASE_URL): production needs PostgreSQL")
     if not s.callbacks.public_base_url.startswith("https://"):
         raise ConfigError("callbacks.public_base_url (MPESA_CALLBACK_BASE_URL): must be https")
+
+
+def _validate_encryption_key(keys: str) -> None:
+    try:
+        parse_keys(keys)
+    except ValueError as exc:  # its message names the key by position, never by value
+        raise ConfigError(f"security.encryption_key (APG_ENCRYPTION_KEY): {exc}") from None
 
 
 def _require_url(key: str, value: str) -> None:

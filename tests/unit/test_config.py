@@ -96,7 +96,7 @@ def test_bad_config_names_the_key(
 PRODUCTION = {
     "APG_ENV": "production",
     "APG_SECRET_KEY": "s" * 32,
-    "APG_ENCRYPTION_KEY": "x" * 44,
+    "APG_ENCRYPTION_KEY": A_FERNET_KEY,
     "DATABASE_URL": "postgresql://apg@db/apg",
     "MPESA_CALLBACK_BASE_URL": "https://pay.example.com",
 }
@@ -157,3 +157,25 @@ def test_settings_reprs_hide_secrets_and_show_the_rest(tmp_path: Path) -> None:
         assert secret not in shown
     for visible in ("shortcode='600100'", "name='Demo Merchant'", "trusted_proxy_hops=0"):
         assert visible in shown
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        "not-a-fernet-key",
+        "x" * 44,  # base64, but 33 bytes
+        f"{A_FERNET_KEY},not-a-fernet-key",
+        " , ",
+    ],
+    ids=["not-base64", "33-bytes", "second-of-two", "no-key"],
+)
+def test_an_invalid_encryption_key_is_one_line_that_hides_the_key(
+    tmp_path: Path, keys: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={"APG_ENCRYPTION_KEY": keys}, path=write(tmp_path, ""))
+    message = str(info.value)
+    assert message.startswith("security.encryption_key (APG_ENCRYPTION_KEY): ")
+    assert "\n" not in message
+    for key in keys.split(","):
+        assert not key.strip() or key.strip() not in message

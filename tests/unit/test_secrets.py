@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import text
 
-from apg.crypto import SecretBox
+from apg.config import load_settings
+from apg.crypto import DEV_ENCRYPTION_KEY, KEYGEN_COMMAND, SecretBox
 from apg.extensions import db
 from tests.support.factories import EmulatorControl, Merchant, make_tenant
 from tests.support.servers import LiveServer
@@ -21,6 +26,37 @@ def test_secret_box_round_trips_and_rotates() -> None:
     assert SecretBox(f"{new},{old}").decrypt(sealed_with_old) == "passkey"
     with pytest.raises(ValueError, match="APG_ENCRYPTION_KEY"):
         SecretBox(new).decrypt(sealed_with_old)
+
+
+def test_the_fallback_key_is_flagged_as_the_development_key(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, path=tmp_path / "absent.yaml")
+    assert SecretBox(settings.security.encryption_key or "").is_development_key
+
+
+@pytest.mark.parametrize(
+    ("keys", "development"),
+    [
+        ("{dev}", True),
+        ("{dev},{own}", True),  # still encrypts with the public key
+        ("{own}", False),
+        ("{own},{dev}", False),  # rotated away: only decrypts old development data
+    ],
+)
+def test_is_development_key_follows_the_encrypting_key(keys: str, development: bool) -> None:
+    own = Fernet.generate_key().decode()
+    box = SecretBox(keys.format(dev=DEV_ENCRYPTION_KEY, own=own))
+    assert box.is_development_key is development
+
+
+def test_the_app_with_its_own_key_is_not_on_the_development_key(app: Flask) -> None:
+    assert app.extensions["apg"].secrets.is_development_key is False
+
+
+def test_keygen_command_prints_a_usable_key() -> None:
+    program, *args = shlex.split(KEYGEN_COMMAND)
+    assert program == "python"
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    assert not SecretBox(result.stdout.strip()).is_development_key
 
 
 def test_nothing_secret_is_stored_in_plaintext(app: Flask) -> None:
