@@ -54,7 +54,8 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         os.makedirs(app.instance_path, exist_ok=True)  # relative SQLite files live in instance/
         url = f"sqlite:///{app.instance_path}/{url.removeprefix('sqlite:///')}"
-    engine: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: bound values (credentials, phone numbers) stay out of logged DB errors.
+    engine: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         engine["connect_args"] = {"timeout": 15}
     else:

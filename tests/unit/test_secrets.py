@@ -12,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from apg.config import load_settings
 from apg.crypto import DEV_ENCRYPTION_KEY, KEYGEN_COMMAND, SecretBox
@@ -57,6 +58,13 @@ def test_keygen_command_prints_a_usable_key() -> None:
     assert program == "python"
     result = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
     assert not SecretBox(result.stdout.strip()).is_development_key
+
+
+def test_sql_errors_carry_no_parameter_values(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection, pytest.raises(DBAPIError) as info:
+        connection.execute(text("SELECT :secret FROM no_such_table"), {"secret": "pk-hidden"})
+    assert "no_such_table" in str(info.value)
+    assert "pk-hidden" not in str(info.value)
 
 
 def test_nothing_secret_is_stored_in_plaintext(app: Flask) -> None:
