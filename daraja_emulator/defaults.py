@@ -11,7 +11,7 @@ DEFAULTS: dict[str, Any] = {
     "consumer_key": "apg-emulator-key",
     "consumer_secret": "apg-emulator-secret",
     "token_ttl_seconds": 3599,
-    "revoke_previous_tokens": False,
+    "revoke_previous_tokens": True,
     "callback_delay_seconds": 3,
     "no_answer_timeout_seconds": 60,
     "callback_timeout_seconds": 10,

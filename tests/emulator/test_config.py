@@ -16,7 +16,7 @@ emulator:
   consumer_key: apg-emulator-key
   consumer_secret: apg-emulator-secret
   token_ttl_seconds: 3599
-  revoke_previous_tokens: false
+  revoke_previous_tokens: true
   callback_delay_seconds: 3
   no_answer_timeout_seconds: 60
   callback_timeout_seconds: 10

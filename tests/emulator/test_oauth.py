@@ -135,25 +135,34 @@ def test_token_expires_after_ttl_by_the_injected_clock(
     assert push_status(emulator_client, token) == 404
 
 
-def test_new_token_does_not_revoke_earlier_ones_by_default(
+def test_a_new_token_revokes_earlier_ones_by_default(
     emulator_client: Any, fake_clock: FakeClock
 ) -> None:
-    first, second = fetch_token(emulator_client), fetch_token(emulator_client)
+    """Daraja's docs FAQ: generating a new token invalidates the previous one."""
+    first = fetch_token(emulator_client)
+    second = fetch_token(emulator_client)
     assert first != second
-    assert push_status(emulator_client, first) == 200
-    fake_clock.advance(3600)  # free the subscriber lock and expire both tokens
-    third = fetch_token(emulator_client)
-    assert push_status(emulator_client, third) == 200
+    assert push_status(emulator_client, first) == 404
+    assert push_status(emulator_client, second) == 200
 
 
-def test_revoke_previous_tokens_flag_invalidates_earlier_tokens(emulator_config: Any) -> None:
+def test_fetching_a_token_before_every_call_still_works(
+    emulator_client: Any, fake_clock: FakeClock
+) -> None:
+    """CLIENTS.md: many libraries fetch a token before each call; fetch-then-use succeeds."""
+    for _ in range(3):
+        assert push_status(emulator_client, fetch_token(emulator_client)) == 200
+        fake_clock.advance(60)  # free the subscriber lock
+
+
+def test_earlier_tokens_stay_valid_when_revocation_is_off(emulator_config: Any) -> None:
     emulator_app = create_app(
-        dataclasses.replace(emulator_config, revoke_previous_tokens=True),
+        dataclasses.replace(emulator_config, revoke_previous_tokens=False),
         clock=FakeClock(EPOCH),
         rng=random.Random(5),
     )
     emulator_client = emulator_app.test_client()
     first = fetch_token(emulator_client)
     second = fetch_token(emulator_client)
-    assert push_status(emulator_client, first) == 404
-    assert push_status(emulator_client, second) == 200
+    assert push_status(emulator_client, first) == 200
+    assert push_status(emulator_client, second) == 500  # past auth: the subscriber is locked
