@@ -23,6 +23,7 @@ DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "mpesa.yaml"
 ENV_VARS = {
     "APG_ENV": "app.env",
     "DATABASE_URL": "app.database_url",
+    "REDIS_URL": "app.redis_url",
     "APG_SECRET_KEY": "security.secret_key",
     "APG_ENCRYPTION_KEY": "security.encryption_key",
     "APG_LOG_LEVEL": "monitoring.log_level",
