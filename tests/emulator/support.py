@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import random
 import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -15,6 +17,8 @@ from werkzeug.wrappers import Request
 from daraja_emulator import EmulatorConfig, EmulatorServer
 from daraja_emulator.defaults import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 
+# Daraja documentation samples, copied into the repository (see its README.md).
+SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "daraja"
 # 2024-07-10 09:15:26.171 EAT (06:15:26.171 UTC), the moment in the docs' CheckoutRequestID.
 EPOCH = 1720592126.171
 TIMESTAMP = "20240710091526"
@@ -115,6 +119,11 @@ class CallbackReceiver:
         self._server.shutdown()
         self._thread.join()
         self._server.server_close()
+
+
+def sample(name: str) -> Any:
+    """A Daraja documentation sample from tests/fixtures/daraja, parsed."""
+    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
 
 
 def basic(key: str = KEY, secret: str = SECRET) -> str:

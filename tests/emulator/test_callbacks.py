@@ -5,16 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 import pytest
 import requests
 
 from daraja_emulator import EmulatorConfig, EmulatorServer
 
-from .support import CallbackReceiver, Daraja, FakeClock, serve
+from .support import CallbackReceiver, Daraja, FakeClock, sample, serve
 
-SAMPLES = Path("/work/shared/daraja/samples")
 RECEIPT = re.compile(r"[A-Z][A-L][1-9A-V][0-9A-Z]{7}")
 
 
@@ -54,13 +52,13 @@ def test_success_callback_has_the_docs_sample_structure(
     daraja: Daraja, receiver: CallbackReceiver
 ) -> None:
     daraja.control(daraja.push(), "settle")
-    sample = json.loads((SAMPLES / "stk_callback_success_daraja-docs.json").read_text())
+    docs = sample("stk_callback_success_daraja-docs.json")
     sent = json.loads(receiver.received[0]["text"])
-    assert list(sent) == list(sample) == ["Body"]
-    assert list(sent["Body"]["stkCallback"]) == list(sample["Body"]["stkCallback"])
+    assert list(sent) == list(docs) == ["Body"]
+    assert list(sent["Body"]["stkCallback"]) == list(docs["Body"]["stkCallback"])
     for ours, theirs in zip(
         sent["Body"]["stkCallback"]["CallbackMetadata"]["Item"],
-        sample["Body"]["stkCallback"]["CallbackMetadata"]["Item"],
+        docs["Body"]["stkCallback"]["CallbackMetadata"]["Item"],
         strict=True,
     ):
         assert (ours["Name"], type(ours["Value"])) == (theirs["Name"], type(theirs["Value"]))
@@ -79,9 +77,9 @@ def test_callback_is_plain_json_without_auth_headers(
 def test_failure_callback_has_no_metadata(daraja: Daraja, receiver: CallbackReceiver) -> None:
     checkout_id = daraja.push("254708374151")
     record = daraja.control(checkout_id, "settle")
-    sample = json.loads((SAMPLES / "stk_callback_failure_1032_daraja-docs.json").read_text())
+    docs = sample("stk_callback_failure_1032_daraja-docs.json")
     sent = json.loads(receiver.received[0]["text"])
-    assert list(sent["Body"]["stkCallback"]) == list(sample["Body"]["stkCallback"])
+    assert list(sent["Body"]["stkCallback"]) == list(docs["Body"]["stkCallback"])
     assert sent["Body"]["stkCallback"]["ResultCode"] == 1032
     assert sent["Body"]["stkCallback"]["ResultDesc"] == "Request cancelled by user"
     assert "CallbackMetadata" not in record["body"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +18,10 @@ from .support import (
     error_of,
     make_password,
     make_stk_body,
+    sample,
 )
 
 STK_URL = "/mpesa/stkpush/v1/processrequest"
-SAMPLES = Path("/work/shared/daraja/samples")
 
 
 def post(emulator_client: Any, bearer: dict[str, str], body: Any) -> Any:
@@ -35,19 +34,19 @@ def test_accepted_push_matches_the_docs_response(
     response = post(emulator_client, bearer, make_stk_body())
     assert response.status_code == 200
     body = response.get_json()
-    sample = json.loads((SAMPLES / "stk_response_daraja-docs.json").read_text())
-    assert list(body) == list(sample)
+    docs = sample("stk_response_daraja-docs.json")
+    assert list(body) == list(docs)
     assert body["ResponseCode"] == "0"
-    assert body["ResponseDescription"] == body["CustomerMessage"] == sample["CustomerMessage"]
+    assert body["ResponseDescription"] == body["CustomerMessage"] == docs["CustomerMessage"]
     assert REQUEST_ID.fullmatch(body["MerchantRequestID"])
     # 2024-07-10 09:15:26.171 EAT + MSISDN without 254
     assert body["CheckoutRequestID"] == "ws_CO_10072024091526171708374149"
 
 
 def test_the_docs_sample_request_is_accepted(emulator_client: Any, bearer: dict[str, str]) -> None:
-    sample = json.loads((SAMPLES / "stk_request_daraja-docs.json").read_text())
-    assert sample["Password"] == make_password(sample["Timestamp"])
-    response = post(emulator_client, bearer, sample)
+    docs = sample("stk_request_daraja-docs.json")
+    assert docs["Password"] == make_password(docs["Timestamp"])
+    response = post(emulator_client, bearer, docs)
     assert response.status_code == 200
     assert response.get_json()["CheckoutRequestID"].endswith("722111111")
 
