@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import request
+
 from daraja_emulator.errors import invalid_field, invalid_payload
 
 DIGITS = re.compile(r"[0-9]+")
@@ -19,8 +21,18 @@ WHOLE_AMOUNT = re.compile(r"([0-9]+)(\.0+)?")
 FORBIDDEN_URL_WORDS = ("m-pesa", "mpesa", "safaricom", "exe", "exec", "cmd", "sql", "query")
 
 
+def require_json_content_type() -> None:
+    """A before_request hook: Content-Type must be application/json (parameters allowed).
+
+    API.md §0: a missing or wrong Content-Type surfaces as "Invalid BusinessShortCode", the
+    first field Daraja's validator reads.
+    """
+    if request.mimetype != "application/json":  # Werkzeug lower-cases it, drops `; charset=…`
+        raise invalid_field("BusinessShortCode")
+
+
 def json_object(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, whatever the Content-Type; else 400.002.05."""
+    """The request body as a JSON object (Content-Type already checked); else 400.002.05."""
     try:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -22,6 +22,7 @@ def count_request() -> None:
 
 
 blueprint.before_request(require_access_token())
+blueprint.before_request(fields.require_json_content_type)
 
 
 @blueprint.post("/mpesa/stkpush/v1/processrequest")

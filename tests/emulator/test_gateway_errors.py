@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from daraja_emulator import create_app
 
-from .support import error_of, make_stk_body
+from .support import error_of, make_stk_body, sample
 
 STK_URL = "/mpesa/stkpush/v1/processrequest"
+QUERY_URL = "/mpesa/stkpushquery/v1/query"
 
 
 @pytest.mark.parametrize(
@@ -39,8 +41,57 @@ def test_token_is_checked_before_the_body(emulator_client: Any) -> None:
 def test_unparsable_or_non_object_body_is_invalid_payload(
     emulator_client: Any, bearer: dict[str, str], raw: str
 ) -> None:
-    response = emulator_client.post(STK_URL, data=raw.encode("latin-1"), headers=bearer)
+    headers = {**bearer, "Content-Type": "application/json"}
+    response = emulator_client.post(STK_URL, data=raw.encode("latin-1"), headers=headers)
     assert error_of(response) == (400, "400.002.05", "Invalid Request Payload")
+
+
+INVALID_SHORTCODE = (400, "400.002.02", "Bad Request - Invalid BusinessShortCode")
+
+
+@pytest.mark.parametrize("url", [STK_URL, QUERY_URL])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "", "text/plain", "application/x-www-form-urlencoded", "application/jsonp", "json"],
+)
+def test_a_missing_or_wrong_content_type_is_invalid_business_short_code(
+    emulator_client: Any, bearer: dict[str, str], url: str, content_type: str | None
+) -> None:
+    """API.md §0: the docs FAQ says it surfaces as the first field the validator reads."""
+    headers = dict(bearer) if content_type is None else {**bearer, "Content-Type": content_type}
+    response = emulator_client.post(url, data=json.dumps(make_stk_body()), headers=headers)
+    assert error_of(response) == INVALID_SHORTCODE
+    assert list(response.get_json()) == list(
+        sample("stk_error_400_invalid_shortcode_daraja-docs.json")
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "Application/Json;charset=UTF-8",
+    ],
+)
+def test_json_content_type_with_parameters_and_any_case_is_accepted(
+    emulator_client: Any, bearer: dict[str, str], content_type: str
+) -> None:
+    headers = {**bearer, "content-type": content_type}
+    response = emulator_client.post(STK_URL, data=json.dumps(make_stk_body()), headers=headers)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_content_type_is_checked_after_the_token_and_before_the_body(
+    emulator_client: Any, bearer: dict[str, str]
+) -> None:
+    no_token = emulator_client.post(
+        STK_URL, data="not json", headers={"Content-Type": "text/plain"}
+    )
+    assert error_of(no_token)[1] == "404.001.03"
+    bad_body = emulator_client.post(STK_URL, data="not json", headers=bearer)
+    assert error_of(bad_body) == INVALID_SHORTCODE
 
 
 def test_unknown_path_is_resource_not_found(emulator_client: Any, bearer: dict[str, str]) -> None:
