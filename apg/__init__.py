@@ -16,6 +16,7 @@ from apg.clock import Clock
 from apg.config import PROJECT_ROOT, load_settings
 from apg.crypto import SecretBox
 from apg.extensions import db, migrate
+from apg.logs import install_token_filter
 from apg.processors.mpesa.processor import MpesaProcessor
 from apg.processors.mpesa.tokens import InMemoryTokenCache
 from apg.processors.registry import ProcessorRegistry
@@ -34,6 +35,7 @@ def create_app(
         level=settings.monitoring.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_token_filter(logging.getLogger("werkzeug"))  # its request lines carry the path
     if settings.security.trusted_proxy_hops:
         hops = settings.security.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

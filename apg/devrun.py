@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from apg import create_app
-from apg.config import DEFAULT_CONFIG_PATH, ConfigError
+from apg.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError
 from apg.tenants.service import ensure_default_tenant
 
 SCENARIOS = [
@@ -54,6 +54,8 @@ def main() -> int:
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    "--config",  # wherever we are started from
+                    str(PROJECT_ROOT / "gunicorn.conf.py"),
                     "--bind",
                     bind,
                     "--workers",
