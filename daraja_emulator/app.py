@@ -10,7 +10,7 @@ import requests
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
-from daraja_emulator import control
+from daraja_emulator import control, control_scenarios
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig, load_config
 from daraja_emulator.errors import register_error_handlers
@@ -45,7 +45,7 @@ def create_app(
     app = _EmulatorFlask(__name__)
     app.extensions[EXTENSION] = emulator
     register_error_handlers(app, emulator.ids.request_id)
-    for blueprint in (*PRODUCT_BLUEPRINTS, control.blueprint):
+    for blueprint in (*PRODUCT_BLUEPRINTS, control.blueprint, control_scenarios.blueprint):
         app.register_blueprint(blueprint)
     app.after_request(_title_case_reason)
     return app

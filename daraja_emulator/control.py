@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from daraja_emulator import config_readers as read
 from daraja_emulator.errors import DarajaError
 from daraja_emulator.products.stk_push import StkPush
 from daraja_emulator.runtime import Emulator, current_emulator
-from daraja_emulator.scenarios import Scenario, parse_scenario
 
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
 
@@ -21,6 +18,19 @@ STAT_NAMES = ("oauth_tokens_issued", "stk_push_requests", "stk_query_requests")
 @blueprint.get("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@blueprint.get("/stkpush")
+def list_pushes() -> Response:
+    """Every push accepted since start or reset, oldest first; `?phone=2547…` filters by payer.
+
+    Finds pushes whose answer the client never read (`html_504`, `truncated`, `slow`).
+    """
+    emulator = current_emulator()
+    phone, now = request.args.get("phone"), emulator.clock()
+    pushes = [t for t in emulator.state.transactions() if isinstance(t, StkPush)]
+    chosen = [p for p in pushes if phone is None or p.request.phone_number == phone]
+    return jsonify([push.describe(now) for push in chosen])
 
 
 @blueprint.get("/stkpush/<checkout_request_id>")
@@ -35,24 +45,31 @@ def show_push(checkout_request_id: str) -> dict[str, Any]:
 
 @blueprint.post("/stkpush/<checkout_request_id>/settle")
 def settle_push(checkout_request_id: str) -> dict[str, Any]:
-    """Decide the push now and POST its callback unless that already happened; the record."""
+    """Decide the push now and deliver all it still owes, in order: first callback, its
+    duplicate, the follow-up. The first callback's record, plus every delivery of the push."""
     emulator = current_emulator()
     _require_push(emulator, checkout_request_id)
     emulator.state.decide_now(checkout_request_id, emulator.clock())
-    record = emulator.sender.deliver_first(checkout_request_id)
-    if record is None:
+    if not emulator.sender.deliver_all(checkout_request_id):
+        _require_push(emulator, checkout_request_id)  # reset in between: 404
         raise DarajaError(504, "emulator.delivery_pending", "Another callback send is stuck")
-    return record
+    record = emulator.state.first_record(checkout_request_id)
+    view = emulator.state.describe(checkout_request_id, emulator.clock())
+    if record is None or view is None:  # reset in between
+        raise _unknown_push(checkout_request_id)
+    return {**record, "deliveries": view["deliveries"]}
 
 
 @blueprint.post("/stkpush/<checkout_request_id>/redeliver")
 def redeliver_push(checkout_request_id: str) -> dict[str, Any]:
-    """POST the same callback body once more (a duplicate, as production sometimes sends)."""
+    """POST the latest due callback once more (a duplicate, as production sometimes sends)."""
     emulator = current_emulator()
     push = _require_push(emulator, checkout_request_id)
-    if not push.is_decided(emulator.clock()):
+    now = emulator.clock()
+    if not push.is_decided(now):
         raise DarajaError(409, "emulator.not_decided", "The push has no outcome yet; settle it")
-    return emulator.sender.send(push, kind="redelivery")
+    body = push.render_callback(push.latest_callback(now))
+    return emulator.sender.send(push, kind="redelivery", body=body)
 
 
 @blueprint.get("/callbacks")
@@ -67,26 +84,6 @@ def stats() -> dict[str, int]:
     return {name: counts.get(name, 0) for name in STAT_NAMES}
 
 
-@blueprint.get("/scenarios/<msisdn>")
-def show_scenario(msisdn: str) -> dict[str, Any]:
-    return _scenario_view(current_emulator(), _msisdn(msisdn))
-
-
-@blueprint.put("/scenarios/<msisdn>")
-def put_scenario(msisdn: str) -> dict[str, Any]:
-    """Script this MSISDN's outcome until DELETE or reset; the body is a YAML-shaped scenario."""
-    emulator, number = current_emulator(), _msisdn(msisdn)
-    emulator.state.set_scenario(number, _scenario_from_body())
-    return _scenario_view(emulator, number)
-
-
-@blueprint.delete("/scenarios/<msisdn>")
-def delete_scenario(msisdn: str) -> dict[str, Any]:
-    emulator, number = current_emulator(), _msisdn(msisdn)
-    emulator.state.set_scenario(number, None)
-    return _scenario_view(emulator, number)
-
-
 @blueprint.post("/reset")
 def reset() -> dict[str, str]:
     """Forget tokens, pushes, callbacks, statistics and scenario overrides."""
@@ -99,40 +96,6 @@ def _require_push(emulator: Emulator, checkout_request_id: str) -> StkPush:
     if not isinstance(push, StkPush):
         raise _unknown_push(checkout_request_id)
     return push
-
-
-def _msisdn(text: str) -> str:
-    try:
-        return read.msisdn(text, "msisdn")
-    except read.EmulatorConfigError as exc:
-        raise _bad_request(str(exc)) from None
-
-
-def _scenario_from_body() -> Scenario:
-    """The request body validated exactly like a YAML scenario; 400 naming the bad key."""
-    try:
-        body = json.loads(request.get_data())
-    except ValueError:
-        raise _bad_request("scenario: the body must be a JSON object") from None
-    try:
-        return parse_scenario(body, "scenario")
-    except read.EmulatorConfigError as exc:
-        raise _bad_request(str(exc)) from None
-
-
-def _bad_request(problem: str) -> DarajaError:
-    return DarajaError(400, "emulator.bad_request", problem)
-
-
-def _scenario_view(emulator: Emulator, msisdn: str) -> dict[str, Any]:
-    """The scenario in effect for `msisdn` and where it comes from."""
-    if (override := emulator.state.scenario_override(msisdn)) is not None:
-        source, scenario = "override", override
-    elif msisdn in emulator.config.scenarios:
-        source, scenario = "configured", emulator.config.scenarios[msisdn]
-    else:
-        source, scenario = "default", emulator.config.default_scenario
-    return {"msisdn": msisdn, "source": source, "scenario": scenario.to_json()}
 
 
 def _unknown_push(checkout_request_id: str) -> DarajaError:

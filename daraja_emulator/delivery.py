@@ -8,7 +8,8 @@ from typing import Any
 import requests
 
 from daraja_emulator.clock import Clock
-from daraja_emulator.state import AsyncTransaction, EmulatorState
+from daraja_emulator.state import EmulatorState
+from daraja_emulator.transaction import DUPLICATE, AsyncTransaction, ScheduledCallback
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +27,53 @@ class CallbackSender:
         self._clock = clock
         self._timeout = timeout
 
-    def deliver_first(self, key: str) -> dict[str, Any] | None:
-        """Send the first callback for `key` unless another thread has claimed it.
+    def deliver_all(self, key: str) -> bool:
+        """Send every callback `key` owes now, in order; wait for those another thread sends.
 
-        Either way, return the first delivery record (waiting for an in-flight one), or None
-        if there is no such transaction or the other sender did not finish in time.
+        False if there is no such transaction or another sender did not finish in time.
         """
-        if self._state.get(key) is None:
-            return None
-        transaction = self._state.claim(key)
-        if transaction is not None:
-            return self.send(transaction, kind="callback")
-        return self._state.wait_for_delivery(key, self._timeout + 5)
+        transaction = self._state.get(key)
+        if transaction is None:
+            return False
+        for callback in transaction.callbacks:
+            if self._state.claim(callback):
+                self.deliver(transaction, callback)
+                continue
+            patience = self._timeout * callback.copies + 5
+            if not self._state.wait_until_done(key, callback, patience):
+                return False
+        return True
 
-    def send(self, transaction: AsyncTransaction, *, kind: str) -> dict[str, Any]:
-        """POST the transaction's callback once and record the attempt, whatever happens."""
-        body = transaction.render_callback()
-        record: dict[str, Any] = {
+    def deliver(self, transaction: AsyncTransaction, callback: ScheduledCallback) -> None:
+        """POST a callback its caller has claimed (`copies` times, back to back; never when
+        dropped), then mark it done, whatever happens."""
+        try:
+            body = transaction.render_callback(callback)
+            if callback.dropped:
+                self._drop(transaction, callback.kind, body)
+                return
+            for copy in range(callback.copies):
+                self.send(transaction, kind=DUPLICATE if copy else callback.kind, body=body)
+        finally:
+            self._state.finish(callback)
+
+    def send(self, transaction: AsyncTransaction, *, kind: str, body: str) -> dict[str, Any]:
+        """POST `body` once and record the attempt, whatever happens."""
+        record = self._record(transaction, kind, body)
+        record.update(self._post(transaction.callback_url, body))
+        self._state.record_delivery(transaction, record)
+        outcome = record["status_code"] or record["error"]
+        log.info("%s %s -> %s: %s", kind, transaction.key, transaction.callback_url, outcome)
+        return dict(record)
+
+    def _drop(self, transaction: AsyncTransaction, kind: str, body: str) -> None:
+        record = {**self._record(transaction, kind, body), "dropped": True}
+        self._state.record_delivery(transaction, record, listed=False)
+        url = transaction.callback_url
+        log.info("%s %s -> %s: dropped (never POSTed)", kind, transaction.key, url)
+
+    def _record(self, transaction: AsyncTransaction, kind: str, body: str) -> dict[str, Any]:
+        return {
             **transaction.labels(),
             "kind": kind,
             "url": transaction.callback_url,
@@ -50,13 +81,9 @@ class CallbackSender:
             "status_code": None,
             "response_body": None,
             "error": None,
+            "dropped": False,
             "body": body,
         }
-        record.update(self._post(transaction.callback_url, body))
-        self._state.record_delivery(transaction, record)
-        outcome = record["status_code"] or record["error"]
-        log.info("%s %s -> %s: %s", kind, transaction.key, transaction.callback_url, outcome)
-        return dict(record)
 
     def _post(self, url: str, body: str) -> dict[str, Any]:
         try:

@@ -1,4 +1,4 @@
-"""Background thread that POSTs each decided transaction's first callback when it falls due."""
+"""Background thread that POSTs each scheduled callback when it falls due, in order."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from daraja_emulator.clock import Clock
 from daraja_emulator.delivery import CallbackSender
-from daraja_emulator.state import AsyncTransaction, EmulatorState
+from daraja_emulator.state import EmulatorState
+from daraja_emulator.transaction import AsyncTransaction, ScheduledCallback
 
 log = logging.getLogger(__name__)
 
 
 class CallbackScheduler:
-    """Sleeps on the state's wake-up event until the next decision is due, then delivers.
+    """Sleeps on the state's wake-up event until the next callback is due, then delivers.
 
-    The wait is `Event.wait(seconds until the next due time)`: new pushes, resets and
-    `wake()` cut it short; there is no polling. Sends run on a small pool so that one slow
-    callback receiver does not hold back the others.
+    The wait is `Event.wait(seconds until the next due time)`: new pushes, finished callbacks
+    (a follow-up may be next), resets and `wake()` cut it short; there is no polling. Sends
+    run on a small pool so that one slow callback receiver does not hold back the others.
     """
 
     def __init__(
@@ -66,23 +67,23 @@ class CallbackScheduler:
         self._state.wakeup.set()
 
     def run_once(self) -> list[str]:
-        """Claim every due, unclaimed callback and hand it to the pool; the claimed keys."""
+        """Claim every due, unclaimed callback and hand it to the pool; their transactions' keys."""
         due = self._state.claim_due(self._clock())
-        for transaction in due:
-            self._dispatch(transaction)
-        return [transaction.key for transaction in due]
+        for transaction, callback in due:
+            self._dispatch(transaction, callback)
+        return [transaction.key for transaction, _ in due]
 
-    def _dispatch(self, transaction: AsyncTransaction) -> None:
+    def _dispatch(self, transaction: AsyncTransaction, callback: ScheduledCallback) -> None:
         if self._pool is None:
-            self._deliver(transaction)
+            self._deliver(transaction, callback)
         else:
-            self._pool.submit(self._deliver, transaction)
+            self._pool.submit(self._deliver, transaction, callback)
 
-    def _deliver(self, transaction: AsyncTransaction) -> None:
+    def _deliver(self, transaction: AsyncTransaction, callback: ScheduledCallback) -> None:
         try:
-            self._sender.send(transaction, kind="callback")
+            self._sender.deliver(transaction, callback)
         except Exception:  # keep the scheduler alive whatever one callback does
-            log.exception("callback for %s failed", transaction.key)
+            log.exception("%s for %s failed", callback.kind, transaction.key)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

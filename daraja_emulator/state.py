@@ -5,37 +5,27 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from daraja_emulator.scenarios import Scenario
+from daraja_emulator.transaction import (
+    FIRST,
+    AsyncTransaction,
+    ScheduledCallback,
+    next_callback,
+)
 
+__all__ = ["AsyncTransaction", "EmulatorState", "ScheduledCallback"]
 
-class AsyncTransaction(Protocol):
-    """A request Daraja answers later by POSTing a callback (STK push today; B2C etc. later)."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def callback_url(self) -> str: ...
-
-    decide_at: float  # when the outcome is final and its callback falls due
-    delivery_claimed: bool  # set once, under the state lock, by whoever sends the first callback
-    deliveries: list[dict[str, Any]]
-
-    def render_callback(self) -> str: ...
-
-    def labels(self) -> dict[str, str]: ...
-
-    def describe(self, now: float) -> dict[str, Any]: ...
+Due = tuple[AsyncTransaction, ScheduledCallback]
 
 
 class EmulatorState:
-    """All mutable emulator state behind one lock; `wakeup` is set when a new callback is due."""
+    """All mutable emulator state behind one lock; `wakeup` is set when a callback may be due."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._delivered = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)
         self.wakeup = threading.Event()
         self._tokens: dict[str, float] = {}
         self._transactions: dict[str, AsyncTransaction] = {}
@@ -93,63 +83,86 @@ class EmulatorState:
         with self._lock:
             return self._transactions.get(key)
 
+    def transactions(self) -> list[AsyncTransaction]:
+        with self._lock:
+            return list(self._transactions.values())
+
     def describe(self, key: str, now: float) -> dict[str, Any] | None:
         with self._lock:
             transaction = self._transactions.get(key)
             return None if transaction is None else transaction.describe(now)
 
     def decide_now(self, key: str, now: float) -> AsyncTransaction | None:
-        """Bring an undecided transaction's decision forward to `now`."""
+        """Bring every callback of a transaction that is due later forward to `now`."""
         with self._lock:
             transaction = self._transactions.get(key)
-            if transaction is not None:
-                transaction.decide_at = min(transaction.decide_at, now)
-            return transaction
+            for callback in transaction.callbacks if transaction is not None else []:
+                callback.due_at = min(callback.due_at, now)
+        self.wakeup.set()
+        return transaction
 
-    def claim(self, key: str) -> AsyncTransaction | None:
-        """Take the job of sending the first callback; None if someone already has it."""
+    def claim(self, callback: ScheduledCallback) -> bool:
+        """Take the job of sending this callback; False if someone already has it."""
         with self._lock:
-            transaction = self._transactions.get(key)
-            if transaction is None or transaction.delivery_claimed:
-                return None
-            transaction.delivery_claimed = True
-            return transaction
+            if callback.claimed:
+                return False
+            callback.claimed = True
+            return True
 
-    def claim_due(self, now: float) -> list[AsyncTransaction]:
-        """Claim every decided transaction whose first callback nobody has claimed yet."""
+    def claim_due(self, now: float) -> list[Due]:
+        """Claim each transaction's next callback when it is due and nobody has claimed it."""
         with self._lock:
-            due = [
-                t
-                for t in self._transactions.values()
-                if not t.delivery_claimed and t.decide_at <= now
-            ]
-            for transaction in due:
-                transaction.delivery_claimed = True
+            due = [(t, c) for t, c in self._next_callbacks() if c.due_at <= now]
+            for _, callback in due:
+                callback.claimed = True
             return due
 
     def next_due_at(self) -> float | None:
+        """When the earliest claimable callback is due (finishing one wakes us for the next)."""
         with self._lock:
-            pending = [t.decide_at for t in self._transactions.values() if not t.delivery_claimed]
-            return min(pending, default=None)
+            return min((c.due_at for _, c in self._next_callbacks()), default=None)
 
-    def record_delivery(self, transaction: AsyncTransaction, record: dict[str, Any]) -> None:
+    def _next_callbacks(self) -> list[Due]:
+        pairs = [(t, next_callback(t)) for t in self._transactions.values()]
+        return [(t, c) for t, c in pairs if c is not None and not c.claimed]
+
+    def record_delivery(
+        self, transaction: AsyncTransaction, record: dict[str, Any], *, listed: bool = True
+    ) -> None:
+        """Keep a delivery record on its transaction and, if `listed`, in /_emulator/callbacks."""
         with self._lock:
             transaction.deliveries.append(record)
-            if self._transactions.get(transaction.key) is transaction:  # not reset meanwhile
-                self._deliveries.append(record)
-            self._delivered.notify_all()
+            if listed and self._transactions.get(transaction.key) is transaction:
+                self._deliveries.append(record)  # not when reset meanwhile
+            self._changed.notify_all()
+
+    def finish(self, callback: ScheduledCallback) -> None:
+        """Mark a claimed callback's POSTs as over; the next one may now be sent."""
+        with self._lock:
+            callback.done = True
+            self._changed.notify_all()
+        self.wakeup.set()
+
+    def wait_until_done(self, key: str, callback: ScheduledCallback, timeout: float) -> bool:
+        """Block until `callback` is done (True); False on timeout or when `key` is reset."""
+        with self._lock:
+            self._changed.wait_for(lambda: callback.done or key not in self._transactions, timeout)
+            return callback.done
 
     def wait_for_delivery(self, key: str, timeout: float) -> dict[str, Any] | None:
-        """Block until the first callback for `key` has been POSTed; its record, else None."""
+        """Block until the first callback for `key` is done; its record, else None."""
         with self._lock:
-            self._delivered.wait_for(lambda: self._first_record(key) is not None, timeout)
-            return self._first_record(key)
+            self._changed.wait_for(lambda: self.first_record(key) is not None, timeout)
+            return self.first_record(key)
 
-    def _first_record(self, key: str) -> dict[str, Any] | None:
-        transaction = self._transactions.get(key)
-        if transaction is None or not transaction.deliveries:
-            return None
-        return dict(transaction.deliveries[0])
+    def first_record(self, key: str) -> dict[str, Any] | None:
+        """The record of the first callback (the decision) once its POSTs are over."""
+        with self._lock:
+            transaction = self._transactions.get(key)
+            if transaction is None or not transaction.callbacks[0].done:
+                return None
+            first = (r for r in transaction.deliveries if r["kind"] == FIRST)
+            return next((dict(record) for record in first), None)
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -163,5 +176,5 @@ class EmulatorState:
             self._deliveries.clear()
             self._counts.clear()
             self._scenarios.clear()
-            self._delivered.notify_all()
+            self._changed.notify_all()
         self.wakeup.set()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from daraja_emulator import fields
 from daraja_emulator.auth import require_access_token
-from daraja_emulator.products.stk_service import accept_push, query_push
+from daraja_emulator.products.stk_service import process_push, query_push
 from daraja_emulator.runtime import current_emulator
 
 blueprint = Blueprint("stk", __name__)
@@ -26,8 +27,8 @@ blueprint.before_request(fields.require_json_content_type)
 
 
 @blueprint.post("/mpesa/stkpush/v1/processrequest")
-def process_request() -> dict[str, str]:
-    return accept_push(current_emulator(), fields.json_object(request.get_data()))
+def process_request() -> ResponseReturnValue:
+    return process_push(current_emulator(), fields.json_object(request.get_data()))
 
 
 @blueprint.post("/mpesa/stkpushquery/v1/query")

@@ -1,17 +1,18 @@
-"""One accepted STK push: its scripted outcome, its callback text and its STK Query answer."""
+"""One accepted STK push: its scripted outcomes, the callbacks it owes and its STK Query answer."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from daraja_emulator.clock import eat_stamp
 from daraja_emulator.ids import receipt_prefix
+from daraja_emulator.products import stk_callback
+from daraja_emulator.products.stk_callback import CallbackStyle
 from daraja_emulator.products.stk_codes import SUCCESS
+from daraja_emulator.scenarios import Outcome
+from daraja_emulator.transaction import FOLLOW_UP, ScheduledCallback
 
 QUERY_DESCRIPTION = "The service request has been accepted successsfully"  # sic: live typo
-COMPACT = (",", ":")
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,19 @@ class StkPushRequest:
 
 @dataclass
 class StkPush:
-    """An accepted push; it is decided once the clock reaches decide_at."""
+    """An accepted push. callbacks[0] carries the outcome and is due when the push is decided;
+    an optional follow-up callback later carries `follow_up` (e.g. 1037, then 0)."""
 
     checkout_request_id: str
     merchant_request_id: str
     request: StkPushRequest
     accepted_at: float
-    decide_at: float
-    result_code: int | str
-    result_desc: str
+    outcome: Outcome
     receipt_tail: str
-    include_balance_item: bool = False
-    delivery_claimed: bool = False
+    callbacks: list[ScheduledCallback]
+    follow_up: Outcome | None = None
+    style: CallbackStyle = field(default_factory=CallbackStyle)
+    delivery: str = "normal"
     deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -55,57 +57,56 @@ class StkPush:
         return self.request.callback_url
 
     @property
-    def amount(self) -> int:
-        return self.request.amount
-
-    @property
-    def succeeded(self) -> bool:
-        return self.result_code == SUCCESS
-
-    @property
-    def receipt(self) -> str:
-        """MpesaReceiptNumber: date letters of the (EAT) decision day + 7 random characters."""
-        return receipt_prefix(self.decide_at) + self.receipt_tail
+    def decide_at(self) -> float:
+        return self.callbacks[0].due_at
 
     def is_decided(self, now: float) -> bool:
         return now >= self.decide_at
 
-    def render_callback(self) -> str:
-        """The exact JSON text Daraja POSTs; Amount is printed with two decimals (`10.00`)."""
-        head = json.dumps(
-            {
-                "MerchantRequestID": self.merchant_request_id,
-                "CheckoutRequestID": self.checkout_request_id,
-                "ResultCode": self.result_code,
-                "ResultDesc": self.result_desc,
-            },
-            separators=COMPACT,
+    def latest_callback(self, now: float) -> ScheduledCallback:
+        """The last callback due by `now` (the first one if none is): what Daraja says now."""
+        due = [c for c in self.callbacks if c.due_at <= now]
+        return due[-1] if due else self.callbacks[0]
+
+    def outcome_of(self, callback: ScheduledCallback) -> Outcome:
+        if callback.kind == FOLLOW_UP and self.follow_up is not None:
+            return self.follow_up
+        return self.outcome
+
+    def receipt_at(self, decided_at: float) -> str:
+        """MpesaReceiptNumber: date letters of the (EAT) decision day + 7 random characters."""
+        return receipt_prefix(decided_at) + self.receipt_tail
+
+    def render_callback(self, callback: ScheduledCallback) -> str:
+        """The exact JSON text Daraja POSTs for this callback, decided at its due time."""
+        outcome = self.outcome_of(callback)
+        items = None
+        if outcome.result_code == SUCCESS:
+            items = stk_callback.success_items(
+                self.request.amount,
+                self.receipt_at(callback.due_at),
+                callback.due_at,
+                self.request.phone_number,
+                self.style,
+            )
+        return stk_callback.render(
+            self.merchant_request_id,
+            self.checkout_request_id,
+            outcome.result_code,
+            outcome.result_desc or "",
+            items,
         )
-        if self.succeeded:
-            items = ",".join(self._metadata_items())
-            head = f'{head[:-1]},"CallbackMetadata":{{"Item":[{items}]}}}}'
-        return f'{{"Body":{{"stkCallback":{head}}}}}'
 
-    def _metadata_items(self) -> list[str]:
-        items = [
-            _item("Amount", f"{self.amount:.2f}"),
-            _item("MpesaReceiptNumber", json.dumps(self.receipt)),
-            _item("TransactionDate", eat_stamp(self.decide_at)),
-            _item("PhoneNumber", self.request.phone_number),
-        ]
-        if self.include_balance_item:
-            items.insert(2, _item("Balance"))
-        return items
-
-    def query_answer(self) -> dict[str, str]:
-        """STK Query's final answer: string ResultCode, live ResponseDescription."""
+    def query_answer(self, now: float) -> dict[str, str]:
+        """STK Query's final answer (the follow-up once due): string ResultCode, live wording."""
+        outcome = self.outcome_of(self.latest_callback(now))
         return {
             "ResponseCode": "0",
             "ResponseDescription": QUERY_DESCRIPTION,
             "MerchantRequestID": self.merchant_request_id,
             "CheckoutRequestID": self.checkout_request_id,
-            "ResultCode": str(self.result_code),
-            "ResultDesc": self.result_desc,
+            "ResultCode": str(outcome.result_code),
+            "ResultDesc": outcome.result_desc or "",
         }
 
     def labels(self) -> dict[str, str]:
@@ -113,7 +114,8 @@ class StkPush:
 
     def describe(self, now: float) -> dict[str, Any]:
         """The control API's view of this push."""
-        decided = self.is_decided(now)
+        latest = self.latest_callback(now)
+        paid = self.is_decided(now) and self.outcome_of(latest).result_code == SUCCESS
         request = self.request
         return {
             "checkout_request_id": self.checkout_request_id,
@@ -127,18 +129,14 @@ class StkPush:
             "account_reference": request.account_reference,
             "transaction_desc": request.transaction_desc,
             "callback_url": request.callback_url,
-            "result_code": self.result_code,
-            "result_desc": self.result_desc,
+            "result_code": self.outcome.result_code,
+            "result_desc": self.outcome.result_desc,
+            "follow_up": None if self.follow_up is None else self.follow_up.to_json(),
+            "delivery": self.delivery,
             "accepted_at": self.accepted_at,
             "decide_at": self.decide_at,
-            "decided": decided,
-            "receipt": self.receipt if decided and self.succeeded else None,
+            "decided": self.is_decided(now),
+            "receipt": self.receipt_at(latest.due_at) if paid else None,
+            "callbacks": [callback.describe() for callback in self.callbacks],
             "deliveries": [dict(record) for record in self.deliveries],
         }
-
-
-def _item(name: str, raw_value: str | None = None) -> str:
-    """One CallbackMetadata item; `raw_value` is inserted as JSON text, verbatim."""
-    if raw_value is None:
-        return json.dumps({"Name": name}, separators=COMPACT)
-    return f'{{"Name":{json.dumps(name)},"Value":{raw_value}}}'

@@ -193,13 +193,42 @@ class Daraja:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def push(self, phone: str = PAYER, **overrides: Any) -> str:
-        body = make_stk_body(PartyA=phone, PhoneNumber=phone, CallBackURL=self.callback_url)
-        body.update(overrides)
-        response = self.http.post(
-            f"{self.server.url}/mpesa/stkpush/v1/processrequest", json=body, headers=self.headers
-        )
+        response = self.post_push(phone, **overrides)
         assert response.status_code == 200, response.text
         return str(response.json()["CheckoutRequestID"])
+
+    def post_push(
+        self, phone: str = PAYER, *, timeout: float = 30, **overrides: Any
+    ) -> requests.Response:
+        """POST a processrequest for `phone` and return the raw HTTP answer."""
+        body = make_stk_body(PartyA=phone, PhoneNumber=phone, CallBackURL=self.callback_url)
+        body.update(overrides)
+        return self.http.post(
+            f"{self.server.url}/mpesa/stkpush/v1/processrequest",
+            json=body,
+            headers=self.headers,
+            timeout=timeout,
+        )
+
+    def query(self, checkout_id: str) -> requests.Response:
+        return self.http.post(
+            f"{self.server.url}/mpesa/stkpushquery/v1/query",
+            json=make_query_body(checkout_id),
+            headers=self.headers,
+        )
+
+    def script(self, phone: str, **scenario: Any) -> None:
+        """Override the scenario for `phone` through the control API."""
+        response = self.http.put(f"{self.server.url}/_emulator/scenarios/{phone}", json=scenario)
+        assert response.status_code == 200, response.text
+
+    def pushes(self, phone: str) -> list[dict[str, Any]]:
+        """The control API's view of every push accepted for `phone`."""
+        url = f"{self.server.url}/_emulator/stkpush"
+        return list(self.http.get(url, params={"phone": phone}).json())
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.http.get(f"{self.server.url}/_emulator/stats").json())
 
     def control(self, checkout_id: str, action: str) -> dict[str, Any]:
         """POST a control action; a session per call, so threads can race safely."""

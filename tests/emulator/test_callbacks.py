@@ -118,3 +118,61 @@ def test_balance_item_is_value_less_when_enabled(
         daraja.control(daraja.push(), "settle")
     items = json.loads(receiver.received[0]["text"])["Body"]["stkCallback"]["CallbackMetadata"]
     assert items["Item"][2] == {"Name": "Balance"}
+
+
+def settled_items(daraja: Daraja, phone: str = "254711000001", **scenario: object) -> list[dict]:
+    """CallbackMetadata items of a success callback shaped by `scenario`, as received."""
+    daraja.script(phone, result_code=0, **scenario)
+    record = daraja.control(daraja.push(phone, Amount=250), "settle")
+    items: list[dict] = json.loads(record["body"])["Body"]["stkCallback"]["CallbackMetadata"][
+        "Item"
+    ]
+    return items
+
+
+@pytest.mark.parametrize(
+    ("amount_format", "raw"),
+    [("decimal", '{"Name":"Amount","Value":250.00}'), ("integer", '{"Name":"Amount","Value":250}')],
+)
+def test_amount_format_prints_the_amount_like_that_era(
+    daraja: Daraja, receiver: CallbackReceiver, amount_format: str, raw: str
+) -> None:
+    settled_items(daraja, amount_format=amount_format)
+    assert raw in receiver.received[0]["text"]
+
+
+def test_paid_amount_replaces_the_requested_amount(daraja: Daraja) -> None:
+    items = settled_items(daraja, paid_amount=200)
+    assert items[0] == {"Name": "Amount", "Value": 200}
+
+
+@pytest.mark.parametrize("omitted", [["MpesaReceiptNumber"], ["Amount"], ["Amount", "PhoneNumber"]])
+def test_omit_items_leaves_metadata_items_out(daraja: Daraja, omitted: list[str]) -> None:
+    names = [item["Name"] for item in settled_items(daraja, omit_items=omitted)]
+    expected = ["Amount", "MpesaReceiptNumber", "TransactionDate", "PhoneNumber"]
+    assert names == [name for name in expected if name not in omitted]
+
+
+def test_scenario_balance_item_overrides_the_global_setting(
+    emulator_config: EmulatorConfig,
+    fake_clock: FakeClock,
+    http: requests.Session,
+    receiver: CallbackReceiver,
+) -> None:
+    config = dataclasses.replace(emulator_config, include_balance_item=True)
+    with serve(config, fake_clock) as server:
+        daraja = Daraja(http, server, receiver.url)
+        without = settled_items(daraja, "254711000001", balance_item=False)
+        with_it = settled_items(daraja, "254711000002")
+    assert {"Name": "Balance"} not in without
+    assert with_it[2] == {"Name": "Balance"}
+
+
+def test_balance_item_can_be_asked_for_by_one_scenario(daraja: Daraja) -> None:
+    assert settled_items(daraja, balance_item=True)[2] == {"Name": "Balance"}
+
+
+def test_failure_callbacks_ignore_the_callback_style(daraja: Daraja) -> None:
+    daraja.script("254711000001", result_code=1, paid_amount=5, amount_format="integer")
+    record = daraja.control(daraja.push("254711000001"), "settle")
+    assert "CallbackMetadata" not in record["body"]

@@ -10,6 +10,7 @@ import yaml
 from daraja_emulator import EmulatorConfig, EmulatorConfigError, load_config
 from daraja_emulator.config import Merchant, Scenario
 from daraja_emulator.defaults import DEFAULTS
+from daraja_emulator.scenarios import Outcome
 
 DOCUMENTED_YAML = """
 emulator:
@@ -103,6 +104,108 @@ def test_till_merchant() -> None:
         }
     )
     assert config.merchants == (Merchant("5000001", "pk", "till", ("5000002",)),)
+
+
+def test_every_scenario_field_in_yaml() -> None:
+    section = yaml.safe_load(
+        """
+        scenarios:
+          254711000001:
+            result_code: 1037
+            amount_format: integer
+            balance_item: true
+            paid_amount: 90
+            omit_items: [MpesaReceiptNumber, Balance]
+            fault: slow
+            answer_delay_seconds: 0.2
+            delivery: duplicate
+            then: {result_code: 0, delay_seconds: 30}
+        default_scenario: {result_code: 0, fault: html_504}
+        """
+    )
+    config = load_config(section)
+    assert config.scenarios["254711000001"] == Scenario(
+        1037,
+        amount_format="integer",
+        balance_item=True,
+        paid_amount=90,
+        omit_items=("MpesaReceiptNumber", "Balance"),
+        fault="slow",
+        answer_delay_seconds=0.2,
+        delivery="duplicate",
+        then=Outcome(0, None, 30),
+    )
+    assert config.default_scenario.fault == "html_504"
+
+
+def test_new_scenario_fields_default_to_plain_daraja() -> None:
+    scenario = load_config(None).default_scenario
+    assert (scenario.amount_format, scenario.balance_item, scenario.paid_amount) == (
+        "decimal",
+        None,
+        None,
+    )
+    assert (scenario.omit_items, scenario.fault, scenario.delivery, scenario.then) == (
+        (),
+        None,
+        "normal",
+        None,
+    )
+    assert scenario.answer_delay_seconds == 5
+
+
+def test_a_scenario_round_trips_through_its_json_shape() -> None:
+    given = {
+        "result_code": 1037,
+        "omit_items": ["Amount"],
+        "answer_delay_seconds": 0,
+        "then": {"result_code": 4242, "result_desc": "Odd", "delay_seconds": 0},
+    }
+    scenario = load_config({"default_scenario": given}).default_scenario
+    assert scenario.to_json() == {
+        **given,
+        "result_desc": "DS timeout user cannot be reached",
+    }
+    assert load_config({"default_scenario": scenario.to_json()}).default_scenario == scenario
+
+
+S = "emulator.scenarios.254708374150"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [
+        ({"amount_format": "float"}, f"{S}.amount_format: must be one of: decimal, integer"),
+        ({"balance_item": "no"}, f"{S}.balance_item: must be a boolean"),
+        ({"paid_amount": 1.5}, f"{S}.paid_amount: must be an integer >= 0"),
+        ({"paid_amount": -1}, f"{S}.paid_amount: must be an integer >= 0"),
+        ({"omit_items": "Amount"}, f"{S}.omit_items: must be a list"),
+        ({"omit_items": ["Amount", "Receipt"]}, f"{S}.omit_items[1]: must be one of: Amount,"),
+        ({"fault": "timeout"}, f"{S}.fault: must be one of: spike_arrest, quota_violation,"),
+        ({"answer_delay_seconds": -1}, f"{S}.answer_delay_seconds: must be a number of seconds"),
+        ({"delivery": "late"}, f"{S}.delivery: must be one of: normal, drop, duplicate, early"),
+        ({"then": 0}, f"{S}.then: must be a mapping"),
+        ({"then": {}}, f"{S}.then.result_code: is required"),
+        ({"then": {"result_code": 4242}}, f"{S}.then.result_desc: required for result code"),
+        ({"then": {"result_code": 0, "delay": 1}}, f"{S}.then.delay: unknown key"),
+        ({"then": {"result_code": 0, "then": {}}}, f"{S}.then.then: unknown key"),
+        (
+            {"then": {"result_code": 0, "delay_seconds": "1"}},
+            f"{S}.then.delay_seconds: must be a number",
+        ),
+    ],
+)
+def test_bad_new_scenario_fields_name_the_key_path(
+    scenario: dict[str, object], message: str
+) -> None:
+    with pytest.raises(EmulatorConfigError) as caught:
+        load_config({"scenarios": {"254708374150": {"result_code": 1, **scenario}}})
+    assert str(caught.value).startswith(message)
+
+
+def test_default_scenario_errors_name_default_scenario() -> None:
+    with pytest.raises(EmulatorConfigError, match=r"^emulator\.default_scenario\.delivery: "):
+        load_config({"default_scenario": {"result_code": 0, "delivery": "never"}})
 
 
 @pytest.mark.parametrize(

@@ -190,3 +190,49 @@ def test_reset_zeroes_the_stats(emulator_client: Any, bearer: dict[str, str]) ->
     push(emulator_client, bearer)
     emulator_client.post("/_emulator/reset")
     assert set(stats(emulator_client).values()) == {0}
+
+
+def test_pushes_are_listed_oldest_first_and_filtered_by_phone(
+    emulator_client: Any, bearer: dict[str, str]
+) -> None:
+    first = push(emulator_client, bearer)
+    second = push(emulator_client, bearer, PartyA="254708374150", PhoneNumber="254708374150")
+    listed = emulator_client.get("/_emulator/stkpush").get_json()
+    assert [p["checkout_request_id"] for p in listed] == [first, second]
+    only = emulator_client.get("/_emulator/stkpush?phone=254708374150").get_json()
+    assert [p["checkout_request_id"] for p in only] == [second]
+    emulator_client.post("/_emulator/reset")
+    assert emulator_client.get("/_emulator/stkpush").get_json() == []
+
+
+def test_push_state_shows_its_scheduled_callbacks(
+    emulator_client: Any, bearer: dict[str, str], fake_clock: FakeClock
+) -> None:
+    emulator_client.put(
+        f"/_emulator/scenarios/{PAYER}",
+        json={"result_code": 1037, "delivery": "duplicate", "then": {"result_code": 0}},
+    )
+    checkout_id = push(emulator_client, bearer)
+    state = emulator_client.get(f"/_emulator/stkpush/{checkout_id}").get_json()
+    assert (state["delivery"], state["follow_up"]["result_code"]) == ("duplicate", 0)
+    assert state["callbacks"] == [
+        {
+            "kind": "callback",
+            "due_at": pytest.approx(fake_clock() + 60),
+            "copies": 2,
+            "dropped": False,
+            "state": "scheduled",
+        },
+        {
+            "kind": "follow_up",
+            "due_at": pytest.approx(fake_clock() + 63),
+            "copies": 1,
+            "dropped": False,
+            "state": "scheduled",
+        },
+    ]
+    emulator_client.post(f"/_emulator/stkpush/{checkout_id}/settle")
+    state = emulator_client.get(f"/_emulator/stkpush/{checkout_id}").get_json()
+    assert [c["state"] for c in state["callbacks"]] == ["done", "done"]
+    assert [c["due_at"] for c in state["callbacks"]] == [fake_clock(), fake_clock()]
+    assert state["result_code"] == 1037 and state["receipt"] is not None

@@ -81,7 +81,7 @@ def test_wait_for_delivery_wakes_when_another_thread_delivers(
     waiter.start()
     settled = daraja.control(checkout_id, "settle")
     waiter.join()
-    assert seen == [settled]
+    assert seen == settled["deliveries"]
 
 
 def test_unreachable_callback_url_is_recorded_once(daraja: Daraja) -> None:

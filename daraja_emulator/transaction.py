@@ -1,0 +1,61 @@
+"""The contract every asynchronous product transaction meets, and the callbacks it owes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+FIRST = "callback"  # the kind of the callback that carries the decision
+FOLLOW_UP = "follow_up"
+DUPLICATE = "duplicate"
+
+
+@dataclass
+class ScheduledCallback:
+    """One callback a transaction owes, due at `due_at` (emulator clock).
+
+    `claimed` and `done` change only under the state lock: whoever claims it (scheduler, settle
+    or the request handler for early delivery) sends it, exactly once; `done` is set when its
+    POSTs are over. `copies` > 1 POSTs it again back to back; `dropped` records it, never POSTs.
+    """
+
+    kind: str
+    due_at: float
+    copies: int = 1
+    dropped: bool = False
+    claimed: bool = False
+    done: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        state = "done" if self.done else "sending" if self.claimed else "scheduled"
+        return {
+            "kind": self.kind,
+            "due_at": self.due_at,
+            "copies": self.copies,
+            "dropped": self.dropped,
+            "state": state,
+        }
+
+
+class AsyncTransaction(Protocol):
+    """A request Daraja answers later by POSTing callbacks (STK push today; B2C etc. later)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def callback_url(self) -> str: ...
+
+    callbacks: list[ScheduledCallback]  # in delivery order; the first carries the decision
+    deliveries: list[dict[str, Any]]
+
+    def render_callback(self, callback: ScheduledCallback) -> str: ...
+
+    def labels(self) -> dict[str, str]: ...
+
+    def describe(self, now: float) -> dict[str, Any]: ...
+
+
+def next_callback(transaction: AsyncTransaction) -> ScheduledCallback | None:
+    """The earliest callback not yet done: only it may be sent, so callbacks arrive in order."""
+    return next((c for c in transaction.callbacks if not c.done), None)
