@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -14,6 +15,17 @@ from daraja_emulator.transaction import DUPLICATE, AsyncTransaction, ScheduledCa
 log = logging.getLogger(__name__)
 
 RESPONSE_BODY_LIMIT = 2000
+# A whole URL path segment this long is probably a secret (APG puts a token in each callback
+# path): after a single "/" (not the "//" before a host), up to "/", "?", "#", a quote or a space.
+TOKEN_SEGMENT = re.compile(r"(?<=[^/]/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{12,}(?=[/?#\s'\"]|$)")
+
+
+def mask_tokens(text: str) -> str:
+    """Text for the log: each token-like URL path segment shortened to 4 characters + "…".
+
+    Applied to URLs and to error messages (requests quotes the URL path in them).
+    """
+    return TOKEN_SEGMENT.sub(r"\1…", text)
 
 
 class CallbackSender:
@@ -62,14 +74,15 @@ class CallbackSender:
         record = self._record(transaction, kind, body)
         record.update(self._post(transaction.callback_url, body))
         self._state.record_delivery(transaction, record)
-        outcome = record["status_code"] or record["error"]
-        log.info("%s %s -> %s: %s", kind, transaction.key, transaction.callback_url, outcome)
+        outcome = mask_tokens(str(record["status_code"] or record["error"]))
+        url = mask_tokens(transaction.callback_url)
+        log.info("%s %s -> %s: %s", kind, transaction.key, url, outcome)
         return dict(record)
 
     def _drop(self, transaction: AsyncTransaction, kind: str, body: str) -> None:
         record = {**self._record(transaction, kind, body), "dropped": True}
         self._state.record_delivery(transaction, record, listed=False)
-        url = transaction.callback_url
+        url = mask_tokens(transaction.callback_url)
         log.info("%s %s -> %s: dropped (never POSTed)", kind, transaction.key, url)
 
     def _record(self, transaction: AsyncTransaction, kind: str, body: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from daraja_emulator import EmulatorConfig, EmulatorServer
+from daraja_emulator.delivery import mask_tokens
 
 from .support import CallbackReceiver, Daraja, FakeClock, serve
 
@@ -170,3 +172,56 @@ def test_many_settles_racing_the_scheduler_deliver_each_push_once(
         checkout_ids
     )
     assert len(receiver.received) == len(checkout_ids)
+
+
+TOKEN = "Zq3x9VbN7mK2pL5tRw8y_-A"  # 23 characters, like the gateway's callback tokens
+
+
+def delivery_log(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == "daraja_emulator.delivery")
+
+
+def test_callback_url_tokens_are_masked_in_the_log_but_not_in_the_record(
+    daraja: Daraja, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="daraja_emulator.delivery")
+    daraja.callback_url = f"{daraja.callback_url}/{TOKEN}/done"
+    checkout_id = daraja.push()
+    record = daraja.control(checkout_id, "settle")
+    daraja.control(checkout_id, "redeliver")
+    assert record["url"].endswith(f"/callbacks/stk/{TOKEN}/done")  # stored as sent
+    lines = delivery_log(caplog)
+    assert TOKEN not in lines
+    assert f"/callbacks/stk/{TOKEN[:4]}…/done: 200" in lines
+    assert lines.count("…") == 2  # callback and redelivery
+
+
+def test_tokens_in_delivery_errors_are_masked_in_the_log(
+    daraja: Daraja, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="daraja_emulator.delivery")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    daraja.callback_url = f"http://127.0.0.1:{closed_port}/cb/{TOKEN}"
+    record = daraja.control(daraja.push(), "settle")
+    assert TOKEN in record["error"]  # requests quotes the path in its message
+    lines = delivery_log(caplog)
+    assert "ConnectionError" in lines and TOKEN not in lines
+
+
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("https://h.example/cb/abcdefghijklmnop", "https://h.example/cb/abcd…"),  # 16
+        ("https://h.example/cb/abcdefghijklmno", "https://h.example/cb/abcdefghijklmno"),  # 15
+        ("https://h.example/abcdefghijklmnop.json", "https://h.example/abcdefghijklmnop.json"),
+        ("https://h.example/a/0123456789abcdef0123?t=1", "https://h.example/a/0123…?t=1"),
+        (
+            "https://averyveryverylonghostname.example/x",
+            "https://averyveryverylonghostname.example/x",
+        ),
+    ],
+)
+def test_mask_tokens_shortens_long_path_segments_only(url: str, logged: str) -> None:
+    assert mask_tokens(url) == logged
