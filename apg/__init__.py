@@ -17,9 +17,10 @@ from apg.config import PROJECT_ROOT, load_settings
 from apg.crypto import SecretBox
 from apg.extensions import db, migrate
 from apg.logs import install_token_filter
+from apg.payments.registry import ProcessorRegistry
+from apg.payments.service import Payments
 from apg.processors.mpesa.processor import MpesaProcessor
-from apg.processors.mpesa.tokens import InMemoryTokenCache
-from apg.processors.registry import ProcessorRegistry
+from apg.processors.mpesa.tokens import make_token_store
 from apg.services import Services
 from apg.settings import Settings
 
@@ -42,7 +43,8 @@ def create_app(
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
-    app.extensions["apg"] = _services(settings, clock or Clock())
+    with app.app_context():  # the engine object only: nothing connects yet
+        app.extensions["apg"] = _services(settings, clock or Clock(), db.engine)
     errors.init_app(app)
     _register_request_id(app)
     _register_blueprints(app)
@@ -78,24 +80,28 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _services(settings: Settings, clock: Clock) -> Services:
-    from apg.tenants.service import callback_token_for, mpesa_credentials
-    from apg.webhooks.urls import stk_callback_url
+def _services(settings: Settings, clock: Clock, engine: Any) -> Services:
+    from apg.tenants.service import callback_token_for
+    from apg.webhooks.service import Inbox
+    from apg.webhooks.urls import callback_url
 
+    box = SecretBox(settings.security.encryption_key or "")
     registry = ProcessorRegistry()
     registry.register(
         MpesaProcessor(
             settings,
             clock,
-            InMemoryTokenCache(),
-            credentials_for=mpesa_credentials,
-            callback_url_for=lambda tenant_id: stk_callback_url(
-                settings.callbacks.public_base_url, callback_token_for(tenant_id)
+            make_token_store(settings, engine, box),
+            box,
+            callback_url_for=lambda tenant_id, kind: callback_url(
+                settings.callbacks.public_base_url, callback_token_for(tenant_id), kind
             ),
         )
     )
-    box = SecretBox(settings.security.encryption_key or "")
-    return Services(settings=settings, clock=clock, secrets=box, processors=registry)
+    payments = Payments(settings.payments, clock, registry)
+    inbox = Inbox(clock, registry, payments.events)
+    payments.refs_listeners.append(inbox.apply_waiting)
+    return Services(settings, clock, box, registry, payments, inbox)
 
 
 def _register_request_id(app: Flask) -> None:

@@ -1,15 +1,18 @@
-"""`flask --app wsgi apg …`: create tenants and API keys; bootstrap the demo tenant."""
+"""`flask --app wsgi apg …`: onboard tenants, issue keys, bootstrap the demo, sweep callbacks."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from apg import onboarding
+from apg.processors.mpesa.accounts import ENVIRONMENTS, KINDS, NewAccount
 from apg.services import services
-from apg.tenants import service as tenants
 
 apg_cli = AppGroup("apg", help="APG administration.")
 
@@ -18,33 +21,74 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(apg_cli)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def account_options(command: F) -> F:
+    """The M-Pesa account options shared by create-tenant and add-account."""
+    for option in reversed(
+        [
+            click.option(
+                "--environment",
+                type=click.Choice(ENVIRONMENTS),
+                default="emulator",
+                show_default=True,
+            ),
+            click.option("--shortcode", help="Paybill, till, B2C or B2B shortcode"),
+            click.option("--shortcode-kind", "kind", type=click.Choice(KINDS)),
+            click.option("--store-number", help="Till only: the store (HO) number of the passkey"),
+            click.option("--consumer-key"),
+            click.option("--consumer-secret"),
+            click.option("--passkey", help="Lipa na M-Pesa passkey (paybill and till)"),
+            click.option("--initiator-name", help="API operator (B2C, B2B, balance, reversal)"),
+            click.option("--initiator-password"),
+            click.option("--base-url", help="Any Daraja-compatible server (overrides the URL)"),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _account(options: dict[str, str | None]) -> NewAccount:
+    """Options left out come from the default tenant's settings (the MPESA_* variables)."""
+    d = services().settings.default_tenant
+    fallback = {
+        "shortcode": d.shortcode,
+        "kind": d.shortcode_kind,
+        "store_number": d.store_number,
+        "consumer_key": d.consumer_key,
+        "consumer_secret": d.consumer_secret,
+        "passkey": d.passkey,
+        "base_url": d.base_url,
+    }
+    values = {k: v if v is not None else fallback.get(k) for k, v in options.items()}
+    return NewAccount(**values)  # type: ignore[arg-type]
+
+
 @apg_cli.command("create-tenant")
 @click.option("--name", required=True)
-@click.option(
-    "--environment", type=click.Choice(tenants.ENVIRONMENTS), default="emulator", show_default=True
-)
-@click.option("--shortcode", help="Paybill or till number [default: the configured one]")
-@click.option("--shortcode-kind", type=click.Choice(tenants.SHORTCODE_KINDS))
-@click.option("--store-number", help="Till only: the store (HO) number that owns the passkey")
-@click.option("--consumer-key")
-@click.option("--consumer-secret")
-@click.option("--passkey")
-@click.option("--base-url", help="Any Daraja-compatible server (overrides the environment's URL)")
-def create_tenant(name: str, environment: str, **options: str | None) -> None:
-    """Create a tenant; prints {"tenant_id", "api_key"} (the key is shown only this once).
-
-    Options left out come from the default tenant's settings (MPESA_* variables), which
-    out of the box are the emulator's sandbox-like credentials.
-    """
-    defaults = services().settings.default_tenant
-    pick = {k: v if v is not None else getattr(defaults, k) for k, v in options.items()}
+@account_options
+def create_tenant(name: str, **options: str | None) -> None:
+    """Create a tenant with one M-Pesa account; prints {"tenant_id", "account_id", "api_key"}
+    (the key is shown only this once). Options left out come from the default tenant's
+    settings, which out of the box are the emulator's sandbox-like credentials."""
     try:
-        tenant, api_key = tenants.create_tenant(
-            name, tenants.NewCredentials(environment=environment, **pick)
-        )
+        tenant, account, api_key = onboarding.create_merchant(services(), name, _account(options))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(json.dumps({"tenant_id": tenant.id, "api_key": api_key}))
+    click.echo(json.dumps({"tenant_id": tenant.id, "account_id": account.id, "api_key": api_key}))
+
+
+@apg_cli.command("add-account")
+@click.option("--tenant", "tenant_id", required=True)
+@account_options
+def add_account(tenant_id: str, **options: str | None) -> None:
+    """Add another M-Pesa account to a tenant; prints {"account_id"}."""
+    try:
+        account = onboarding.add_merchant_account(services(), tenant_id, _account(options))
+    except (ValueError, LookupError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps({"account_id": account.id}))
 
 
 @apg_cli.command("create-api-key")
@@ -52,7 +96,7 @@ def create_tenant(name: str, environment: str, **options: str | None) -> None:
 def create_api_key(tenant_id: str) -> None:
     """Issue another API key for a tenant; prints {"api_key"}."""
     try:
-        api_key = tenants.create_api_key(tenant_id)
+        api_key = onboarding.issue_api_key(services(), tenant_id)
     except LookupError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(json.dumps({"api_key": api_key}))
@@ -61,5 +105,11 @@ def create_api_key(tenant_id: str) -> None:
 @apg_cli.command("bootstrap")
 def bootstrap() -> None:
     """Create the default tenant from settings if missing, and print a fresh API key for it."""
-    tenant, api_key = tenants.ensure_default_tenant()
+    tenant, api_key = onboarding.ensure_default_merchant(services())
     click.echo(json.dumps({"tenant_id": tenant.id, "api_key": api_key}))
+
+
+@apg_cli.command("sweep-callbacks")
+def sweep_callbacks() -> None:
+    """Apply stored callbacks whose payment now exists; retry any that died mid-processing."""
+    click.echo(json.dumps(services().inbox.sweep()))

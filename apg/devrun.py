@@ -16,7 +16,7 @@ import requests
 
 from apg import create_app
 from apg.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError
-from apg.tenants.service import ensure_default_tenant
+from apg.onboarding import ensure_default_merchant
 
 SCENARIOS = [
     ("0708374149", "completed (ResultCode 0)"),
@@ -46,7 +46,7 @@ def main() -> int:
         ):
             children.append(start_emulator(settings.environments.emulator))
         with app.app_context():
-            tenant, api_key = ensure_default_tenant()
+            tenant, api_key = ensure_default_merchant(app.extensions["apg"])
         print_banner(bind, tenant.id, api_key)
         children.append(
             subprocess.Popen(

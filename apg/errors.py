@@ -96,6 +96,16 @@ class UpstreamTimeoutError(UpstreamError):
     message = "M-Pesa did not answer in time; the outcome is not known yet."
 
 
+class OutcomeUnknownError(APGError):
+    """The request may have reached M-Pesa and we do not know what happened (never `failed`)."""
+
+    status, type, code = 502, "upstream_error", "outcome_unknown"
+    message = (
+        "M-Pesa may have received this request but its outcome is not known yet; the payment"
+        " is `unknown`. Do not retry with a new Idempotency-Key: fetch the payment later."
+    )
+
+
 class PaymentFailedError(APGError):
     """The payment was recorded but M-Pesa refused it synchronously (424)."""
 

@@ -1,4 +1,4 @@
-"""What varies, injected once per app: settings, clock, secret box, processors."""
+"""What varies, built once per app in create_app and reached from the HTTP and CLI layers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from flask import current_app
 
 from apg.clock import Clock
 from apg.crypto import SecretBox
-from apg.processors.registry import ProcessorRegistry
+from apg.payments.registry import ProcessorRegistry
+from apg.payments.service import Payments
 from apg.settings import Settings
+from apg.webhooks.service import Inbox
 
 
 @dataclass
@@ -18,7 +20,10 @@ class Services:
     clock: Clock
     secrets: SecretBox
     processors: ProcessorRegistry
+    payments: Payments
+    inbox: Inbox
 
 
 def services() -> Services:
+    """For routes and CLI commands only; domain code is handed what it needs."""
     return current_app.extensions["apg"]

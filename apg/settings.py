@@ -84,6 +84,7 @@ class PaymentSettings:
     min_amount: int = 100  # minor units: KES 1
     max_amount: int = 25_000_000  # minor units: KES 250,000 (Daraja's 2025 per-transaction cap)
     idempotency_ttl_hours: int = 24
+    idempotency_lease_seconds: int = 60  # an in-flight claim's lease (longer than any request)
 
 
 @dataclass(frozen=True)

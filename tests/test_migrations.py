@@ -23,7 +23,10 @@ def test_schema_comes_from_migrations(app: Flask) -> None:
     assert {
         "tenants",
         "api_keys",
-        "mpesa_credentials",
+        "mpesa_accounts",
+        "processor_references",
+        "outbox_events",
+        "oauth_tokens",
         "payment_transactions",
         "payment_methods",
         "payment_events",

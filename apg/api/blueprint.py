@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import flask_smorest
@@ -14,9 +15,20 @@ from webargs.flaskparser import FlaskParser
 from apg.api.schemas import ErrorSchema
 from apg.errors import APGError, AuthenticationError, InvalidRequestError, error_response
 from apg.idempotency import service as idempotency
+from apg.services import services
 from apg.tenants.service import authenticate
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Replays the first response for 24 h; another body: 422; in flight: 409.",
+}
+# (tenant_id, key, claimed since) -> (JSON body, status) of what a request that died with
+# that key left behind, or None.
+Recover = Callable[[str, str, datetime], tuple[str, int] | None]
 ERROR_DESCRIPTIONS = {
     400: "Invalid request",
     401: "Missing or invalid API key",
@@ -66,42 +78,54 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def idempotent(self, view: Callable[..., Response]) -> Callable[..., Response]:
-        """Same key + same request -> the stored response, without running the view again."""
-        view = self.doc(
-            parameters=[
-                {
-                    "in": "header",
-                    "name": "Idempotency-Key",
-                    "required": False,
-                    "schema": {"type": "string", "maxLength": 255},
-                    "description": "Replays the first response for 24 h; another body: 422.",
-                }
-            ]
-        )(view)
+    def idempotent(
+        self, recover: Recover
+    ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """Same key + same request -> the stored response, without running the view again.
 
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Response:
-            key = request.headers.get("Idempotency-Key")
-            if key is None:
-                return view(*args, **kwargs)
-            return _run_idempotently(key, view, args, kwargs)
+        `recover(tenant_id, key, since)` answers for a key whose request died after it had an effect
+        (the resource it created), or None when it left nothing behind.
+        """
 
-        return wrapper
+        def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
+            view = self.doc(parameters=[IDEMPOTENCY_PARAMETER])(view)
+
+            @functools.wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Response:
+                key = request.headers.get("Idempotency-Key")
+                if key is None:
+                    return view(*args, **kwargs)
+                return _run_idempotently(key, recover, view, args, kwargs)
+
+            return wrapper
+
+        return decorator
 
 
-def _run_idempotently(key: str, view: Callable[..., Response], args: Any, kwargs: Any) -> Response:
+def _run_idempotently(
+    key: str, recover: Recover, view: Callable[..., Response], args: Any, kwargs: Any
+) -> Response:
     if not IDEMPOTENCY_KEY.match(key):
         raise InvalidRequestError(
             "Idempotency-Key must be 1-255 printable ASCII characters.", param="Idempotency-Key"
         )
-    tenant_id = g.tenant.id
+    tenant_id, svc = g.tenant.id, services()
+    policy = idempotency.Policy(
+        ttl=timedelta(hours=svc.settings.payments.idempotency_ttl_hours),
+        lease=timedelta(seconds=svc.settings.payments.idempotency_lease_seconds),
+    )
     fp = idempotency.fingerprint(request.method, request.path, request.get_json(silent=True))
-    stored = idempotency.claim(tenant_id, key, fp)
-    if stored is not None:
-        replay = Response(stored.body, status=stored.status, mimetype="application/json")
-        replay.headers["Idempotent-Replayed"] = "true"
-        return replay
+    started = svc.clock.now()
+    claimed = idempotency.claim(tenant_id, key, fp, policy, started)
+    if isinstance(claimed, idempotency.StoredResponse):
+        g.request_id = claimed.request_id or g.request_id  # the replay is the first answer
+        return _replay(claimed.body, claimed.status)
+    since = claimed.claimed_at if claimed else started
+    if isinstance(claimed, idempotency.TakenOver) and (found := recover(tenant_id, key, since)):
+        body, status = found
+        idempotency.complete(tenant_id, key, status, body, g.request_id)
+        return _replay(body, status)
+    g.idempotency_key = key
     try:
         response = view(*args, **kwargs)
     except InvalidRequestError:
@@ -109,14 +133,27 @@ def _run_idempotently(key: str, view: Callable[..., Response], args: Any, kwargs
         idempotency.release(tenant_id, key)
         raise
     except APGError as exc:  # it had an effect (e.g. a failed payment): replay this answer
-        body, status = error_response(exc)
-        idempotency.complete(tenant_id, key, status, body.get_data(as_text=True))
+        body_json, status = error_response(exc)
+        idempotency.complete(tenant_id, key, status, body_json.get_data(as_text=True), g.request_id)
         raise
     except BaseException:
-        idempotency.release(tenant_id, key)
+        # Unexpected: if the request left something behind, the key stays bound to it and
+        # the next retry resolves to it; otherwise nothing happened and the key is released.
+        if recover(tenant_id, key, since) is None:
+            idempotency.release(tenant_id, key)
+        else:
+            idempotency.end_lease(tenant_id, key, svc.clock.now())
         raise
-    idempotency.complete(tenant_id, key, response.status_code, response.get_data(as_text=True))
+    idempotency.complete(
+        tenant_id, key, response.status_code, response.get_data(as_text=True), g.request_id
+    )
     return response
+
+
+def _replay(body: str, status: int) -> Response:
+    replay = Response(body, status=status, mimetype="application/json")
+    replay.headers["Idempotent-Replayed"] = "true"
+    return replay
 
 
 def _authenticate() -> None:

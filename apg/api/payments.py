@@ -1,7 +1,9 @@
-"""/api/v1/payments: create (STK Push), fetch (optionally refreshed), list."""
+"""/api/v1/payments: create (STK Push), fetch (optionally refreshed), list, audit trail."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from flask import g
@@ -9,14 +11,16 @@ from flask import g
 from apg.api.blueprint import Blueprint
 from apg.api.schemas import (
     PaymentCreateSchema,
+    PaymentEventListSchema,
     PaymentGetQuerySchema,
     PaymentListQuerySchema,
     PaymentListSchema,
     PaymentSchema,
 )
 from apg.errors import register_serializer
-from apg.payments import service
 from apg.payments.models import PaymentTransaction
+from apg.payments.service import NewPayment, Page, PaymentFilter
+from apg.services import services
 
 blp = Blueprint(
     "payments",
@@ -28,23 +32,30 @@ blp = Blueprint(
 register_serializer(PaymentTransaction, PaymentSchema().dump)
 
 
+def existing_payment(tenant_id: str, key: str, since: datetime) -> tuple[str, int] | None:
+    """What a request that died after recording its payment left behind: that payment."""
+    txn = services().payments.by_idempotency_key(tenant_id, key, since)
+    return None if txn is None else (json.dumps(PaymentSchema().dump(txn)), 200)
+
+
 @blp.route("", methods=["POST"])
 @blp.arguments(PaymentCreateSchema)
-@blp.idempotent
+@blp.idempotent(recover=existing_payment)
 @blp.response(201, PaymentSchema)
 @blp.errors(400, 409, 422, 424, 502, 503, 504)
 def create_payment(data: dict[str, Any]) -> PaymentTransaction:
     """Start a payment: the customer gets an M-Pesa prompt; the answer is `processing`."""
-    return service.initiate_payment(g.tenant.id, service.NewPayment(**data))
+    key = g.get("idempotency_key")
+    return services().payments.initiate(g.tenant.id, NewPayment(**data), idempotency_key=key)
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(PaymentListQuerySchema, location="query")
 @blp.response(200, PaymentListSchema)
 @blp.errors(400, 404)
-def list_payments(query: dict[str, Any]) -> service.Page:
+def list_payments(query: dict[str, Any]) -> Page:
     """List payments, newest first, with cursor pagination and filters."""
-    return service.list_payments(g.tenant.id, service.PaymentFilter(**query))
+    return services().payments.list(g.tenant.id, PaymentFilter(**query))
 
 
 @blp.route("/<payment_id>", methods=["GET"])
@@ -54,5 +65,13 @@ def list_payments(query: dict[str, Any]) -> service.Page:
 def get_payment(query: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Fetch one payment; `?refresh=true` asks M-Pesa when it is still processing."""
     if query["refresh"]:
-        return service.refresh_payment(g.tenant.id, payment_id)
-    return service.get_payment(g.tenant.id, payment_id)
+        return services().payments.refresh(g.tenant.id, payment_id)
+    return services().payments.get(g.tenant.id, payment_id)
+
+
+@blp.route("/<payment_id>/events", methods=["GET"])
+@blp.response(200, PaymentEventListSchema)
+@blp.errors(404)
+def list_payment_events(payment_id: str) -> dict[str, Any]:
+    """The payment's audit trail: every transition, enrichment and conflict, oldest first."""
+    return {"data": services().payments.events_of(g.tenant.id, payment_id)}

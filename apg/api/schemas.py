@@ -9,8 +9,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from apg.payments.lifecycle import PaymentStatus
 from apg.payments.phone import InvalidPhoneNumber, normalise_msisdn
-from apg.payments.status import PaymentStatus
 
 # Daraja: AccountReference ≤ 12, TransactionDesc ≤ 13 (API.md §2); symbols like @#& break prompts.
 REFERENCE = validate.Regexp(
@@ -82,15 +82,26 @@ class PaymentSchema(ma.Schema):
     amount = fields.Integer()
     currency = fields.String()
     status = fields.String(metadata={"enum": [s.value for s in PaymentStatus]})
+    status_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "Why it is unknown, in review or failed without M-Pesa's code"},
+    )
+    transaction_type = fields.String()
     phone_number = fields.String()
     reference = fields.String()
     description = fields.String(allow_none=True)
     customer_id = fields.String(allow_none=True)
     metadata = fields.Dict(attribute="metadata_", allow_none=True)
     payment_method_type = fields.String()
-    merchant_request_id = fields.String(allow_none=True)
-    checkout_request_id = fields.String(allow_none=True)
-    mpesa_receipt_number = fields.String(allow_none=True)
+    merchant_request_id = fields.Function(lambda p: p.ref("merchant_request_id"), allow_none=True)
+    checkout_request_id = fields.Function(lambda p: p.ref("checkout_request_id"), allow_none=True)
+    mpesa_receipt_number = fields.String(attribute="receipt", allow_none=True)
+    paid_amount = fields.Integer(
+        allow_none=True, metadata={"description": "Minor units M-Pesa reports as paid"}
+    )
+    conflicts = fields.Integer(
+        metadata={"description": "Upstream reports that contradicted the settled status"}
+    )
     result_code = fields.String(allow_none=True)
     result_desc = fields.String(allow_none=True)
     transaction_date = fields.DateTime(allow_none=True)
@@ -115,6 +126,21 @@ class PaymentListQuerySchema(ma.Schema):
     reference = fields.String(validate=validate.Length(1, 64))
     created_gte = AwareDateTime(metadata={"description": "ISO 8601; naive times are UTC"})
     created_lt = AwareDateTime()
+
+
+class PaymentEventSchema(ma.Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": ["created", "transition", "enrichment", "conflict"]})
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    source = fields.String()
+    detail = fields.Dict(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class PaymentEventListSchema(ma.Schema):
+    object = fields.Constant("list")
+    data = fields.List(fields.Nested(PaymentEventSchema))
 
 
 class PaymentListSchema(ma.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -14,34 +14,60 @@ from sqlalchemy.exc import IntegrityError
 from apg.errors import IdempotencyError
 from apg.extensions import db
 from apg.idempotency.models import IdempotencyKey
-from apg.services import services
 
 
 @dataclass(frozen=True)
 class StoredResponse:
     status: int
     body: str
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class TakenOver:
+    """The key's previous owner died mid-request; we own it now. What it left may exist."""
+
+    claimed_at: datetime  # when the dead request claimed the key
+
+
+@dataclass(frozen=True)
+class Policy:
+    ttl: timedelta  # how long a key replays its answer
+    lease: timedelta  # how long an in-flight claim is its owner's
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
+    """Same request, same fingerprint: the body is canonicalised (key order does not matter)."""
     canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim(tenant_id: str, key: str, request_fingerprint: str) -> StoredResponse | None:
-    """None: this request now owns the key. Else the stored response to replay.
+def claim(
+    tenant_id: str, key: str, request_fingerprint: str, policy: Policy, now: datetime
+) -> StoredResponse | TakenOver | None:
+    """None: this request now owns the key. TakenOver: it owns a dead request's key. Else the
+    stored response to replay.
 
-    Raises 422 when the key was used for a different request, 409 while it is in flight.
+    Raises 409 while another request holds the key (whatever its body), then 422 when the key
+    was used for a different request.
     """
     for _ in range(3):
-        if _insert(tenant_id, key, request_fingerprint):
+        if _insert(tenant_id, key, request_fingerprint, policy, now):
             return None
         row = _find(tenant_id, key)
-        if row is None:  # released or expired between our insert and our read: try again
+        if row is None:  # released between our insert and our read: try again
             continue
-        if row.expires_at <= services().clock.now():
-            _delete_expired(row)
+        if row.expires_at <= now:
+            _delete_expired(row, now)
             continue
+        leased = row.response_status is None and row.locked_until and row.locked_until > now
+        if leased:
+            raise IdempotencyError(
+                "A request with this Idempotency-Key is still in progress; retry later.",
+                code="idempotency_request_in_progress",
+                status=409,
+                param="Idempotency-Key",
+            )
         if row.fingerprint != request_fingerprint:
             raise IdempotencyError(
                 "This Idempotency-Key was already used with a different request.",
@@ -49,14 +75,10 @@ def claim(tenant_id: str, key: str, request_fingerprint: str) -> StoredResponse 
                 status=422,
                 param="Idempotency-Key",
             )
-        if row.response_status is None:
-            raise IdempotencyError(
-                "A request with this Idempotency-Key is still in progress; retry later.",
-                code="idempotency_request_in_progress",
-                status=409,
-                param="Idempotency-Key",
-            )
-        return StoredResponse(row.response_status, row.response_body or "")
+        if row.response_status is not None:
+            return StoredResponse(row.response_status, row.response_body or "", row.request_id)
+        if _take_over(row, policy, now):
+            return TakenOver(row.created_at)
     raise IdempotencyError(
         "Could not claim the Idempotency-Key; retry.",
         status=409,
@@ -64,17 +86,19 @@ def claim(tenant_id: str, key: str, request_fingerprint: str) -> StoredResponse 
     )
 
 
-def complete(tenant_id: str, key: str, status: int, body: str) -> None:
+def complete(tenant_id: str, key: str, status: int, body: str, request_id: str | None) -> None:
     db.session.execute(
         update(IdempotencyKey)
         .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
-        .values(response_status=status, response_body=body)
+        .values(
+            response_status=status, response_body=body, request_id=request_id, locked_until=None
+        )
     )
     db.session.commit()
 
 
 def release(tenant_id: str, key: str) -> None:
-    """Forget the key (the request died before producing a response worth replaying)."""
+    """Forget the key: the request died before it had any effect."""
     db.session.rollback()
     db.session.execute(
         delete(IdempotencyKey).where(
@@ -84,16 +108,32 @@ def release(tenant_id: str, key: str) -> None:
     db.session.commit()
 
 
-def _insert(tenant_id: str, key: str, request_fingerprint: str) -> bool:
-    now = services().clock.now()
-    ttl = timedelta(hours=services().settings.payments.idempotency_ttl_hours)
+def end_lease(tenant_id: str, key: str, now: datetime) -> None:
+    """Keep the key bound but let the next retry resolve it at once (it had an effect)."""
+    db.session.rollback()
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.tenant_id == tenant_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.response_status.is_(None),
+        )
+        .values(locked_until=now)
+    )
+    db.session.commit()
+
+
+def _insert(
+    tenant_id: str, key: str, request_fingerprint: str, policy: Policy, now: datetime
+) -> bool:
     db.session.add(
         IdempotencyKey(
             tenant_id=tenant_id,
             key=key,
             fingerprint=request_fingerprint,
             created_at=now,
-            expires_at=now + ttl,
+            locked_until=now + policy.lease,
+            expires_at=now + policy.ttl,
         )
     )
     try:
@@ -104,18 +144,35 @@ def _insert(tenant_id: str, key: str, request_fingerprint: str) -> bool:
     return True
 
 
+def _take_over(row: IdempotencyKey, policy: Policy, now: datetime) -> bool:
+    """Compare-and-set on the lease, so only one retry takes an abandoned key over."""
+    won = db.session.execute(
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.id == row.id,
+            IdempotencyKey.response_status.is_(None),
+            (
+                IdempotencyKey.locked_until.is_(None)
+                if row.locked_until is None
+                else IdempotencyKey.locked_until == row.locked_until
+            ),
+        )
+        .values(locked_until=now + policy.lease)
+    )
+    db.session.commit()
+    return won.rowcount == 1  # type: ignore[attr-defined]
+
+
 def _find(tenant_id: str, key: str) -> IdempotencyKey | None:
     return db.session.execute(
-        select(IdempotencyKey).where(
-            IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key
-        )
+        select(IdempotencyKey)
+        .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
-def _delete_expired(row: IdempotencyKey) -> None:
+def _delete_expired(row: IdempotencyKey, now: datetime) -> None:
     db.session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.id == row.id, IdempotencyKey.expires_at <= services().clock.now()
-        )
+        delete(IdempotencyKey).where(IdempotencyKey.id == row.id, IdempotencyKey.expires_at <= now)
     )
     db.session.commit()

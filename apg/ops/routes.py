@@ -1,14 +1,17 @@
-"""GET /health: database reachability and each processor's view of its upstream."""
+"""GET /health (liveness: the database, and each processor's view of its upstream) and
+GET /stats (what needs an operator's eye: unknown and review payments, conflicts, callbacks)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from apg.extensions import db
+from apg.payments.models import PaymentTransaction
 from apg.services import services
+from apg.webhooks.models import InboundCallback
 
 blp = Blueprint("ops", __name__)
 
@@ -16,12 +19,29 @@ blp = Blueprint("ops", __name__)
 @blp.route("/health", methods=["GET"])
 def health() -> tuple[dict[str, Any], int]:
     checks: dict[str, Any] = {"database": _database()}
-    for method_type, processor in services().processors.all().items():
-        result = processor.health_check()
-        checks[method_type] = {"healthy": result.healthy, **result.detail}
+    for name, processor in services().processors.all().items():
+        result = processor.health()
+        checks[name] = {"healthy": result.healthy, **result.detail}
     # Only the database decides liveness: an upstream outage must not get us restarted.
     status = "ok" if checks["database"] == "ok" else "unavailable"
     return {"status": status, "checks": checks}, 200 if status == "ok" else 503
+
+
+@blp.route("/stats", methods=["GET"])
+def stats() -> dict[str, Any]:
+    """Counts across tenants (no tenant data): payments by status, conflicts, callbacks."""
+    by_status = db.session.execute(
+        select(PaymentTransaction.status, func.count()).group_by(PaymentTransaction.status)
+    ).all()
+    conflicts = db.session.execute(select(func.coalesce(func.sum(PaymentTransaction.conflicts), 0)))
+    callbacks = db.session.execute(
+        select(InboundCallback.outcome, func.count()).group_by(InboundCallback.outcome)
+    ).all()
+    return {
+        "payments": {status: count for status, count in by_status},
+        "conflicts": int(conflicts.scalar_one()),
+        "callbacks": {outcome: count for outcome, count in callbacks},
+    }
 
 
 def _database() -> str:

@@ -1,8 +1,9 @@
-"""Payment use cases: initiate, read, refresh, list, and apply an upstream outcome."""
+"""Payment use cases: initiate, read, list and refresh. Kind-agnostic; talks to ports only."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,16 +11,30 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from apg.clock import Clock
 from apg.dbtypes import new_id
-from apg.errors import InvalidRequestError, NotFoundError, PaymentFailedError, UpstreamError
+from apg.errors import (
+    APGError,
+    InvalidRequestError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PaymentFailedError,
+    UpstreamRejectedError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from apg.extensions import db
-from apg.payments.models import PaymentMethod, PaymentTransaction
-from apg.payments.signals import payment_accepted
-from apg.payments.status import PaymentStatus
-from apg.payments.transitions import record_created, transition
-from apg.processors.base import StatusResult
-from apg.services import services
-from apg.tenants.service import credential_id_for
+from apg.payments import ports, transitions
+from apg.payments.events import EventApplier
+from apg.payments.lifecycle import PaymentStatus
+from apg.payments.models import (
+    PaymentEvent,
+    PaymentMethod,
+    PaymentTransaction,
+    ProcessorReference,
+)
+from apg.payments.registry import ProcessorRegistry
+from apg.settings import PaymentSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,196 +67,301 @@ class Page:
     has_more: bool = False
 
 
-def initiate_payment(tenant_id: str, new: NewPayment) -> PaymentTransaction:
-    """Record the payment, ask the processor to start it, and record what it said.
+class Payments:
+    """The payments domain's entry points. Built once per app with what varies injected."""
 
-    The pending row is committed before any upstream call, so nothing is lost if we crash.
-    """
-    _check_amount(new.amount, new.currency)
-    processor = services().processors.get(new.payment_method_type)
-    method = _payment_method(tenant_id, new.phone_number, new.customer_id)
-    payment = _record_pending(tenant_id, new, method)
-    try:
-        result = processor.process_payment(payment, method, {})
-    except UpstreamError as exc:
-        _fail_unreachable(payment, exc)
-        raise
-    if result.status is PaymentStatus.PROCESSING:
-        transition(payment, PaymentStatus.PROCESSING, source="api", fields=result.external_ids)
-        db.session.commit()
-        payment_accepted.send(payment)
-        return payment
-    _fail(payment, result.result_code, result.result_desc)
-    raise PaymentFailedError(
-        daraja_code=result.result_code, daraja_message=result.result_desc, payment=payment
-    )
+    def __init__(self, limits: PaymentSettings, clock: Clock, registry: ProcessorRegistry) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.registry = registry
+        self.events = EventApplier(clock)
+        # Called with each transaction once its processor refs are committed, so that callbacks
+        # which raced ahead of that commit are applied at once (the webhooks inbox listens).
+        self.refs_listeners: list[Callable[[PaymentTransaction], None]] = []
 
+    def initiate(
+        self, tenant_id: str, new: NewPayment, *, idempotency_key: str | None = None
+    ) -> PaymentTransaction:
+        """Record the payment, submit it, record the answer.
 
-def get_payment(tenant_id: str, payment_id: str) -> PaymentTransaction:
-    payment = db.session.execute(
-        select(PaymentTransaction).where(
-            PaymentTransaction.id == payment_id, PaymentTransaction.tenant_id == tenant_id
-        )
-    ).scalar_one_or_none()
-    if payment is None:
-        raise NotFoundError(f"No such payment: {payment_id!r}.", param="id")
-    return payment
-
-
-def refresh_payment(tenant_id: str, payment_id: str) -> PaymentTransaction:
-    """Ask the upstream (STK Query) when still processing, and apply a decided answer."""
-    payment = get_payment(tenant_id, payment_id)
-    if payment.status != PaymentStatus.PROCESSING:
-        return payment
-    processor = services().processors.get(payment.payment_method_type)
-    db.session.commit()  # end the read: hold no transaction while Daraja answers
-    status = processor.get_transaction_status(payment)
-    if status.status.is_final:
-        apply_outcome(payment, status, source="stk_query")
-        db.session.commit()
-    return payment
-
-
-def apply_outcome(payment: PaymentTransaction, outcome: StatusResult, source: str) -> bool:
-    """Apply a decided outcome at most once; False when it changed nothing (replay, stale).
-
-    Joins the caller's transaction: the caller commits, together with its own rows.
-    """
-    fields: dict[str, Any] = {
-        "result_code": outcome.result_code,
-        "result_desc": outcome.result_desc,
-    }
-    if outcome.receipt_number:
-        fields["mpesa_receipt_number"] = outcome.receipt_number
-    if outcome.transaction_date:
-        fields["transaction_date"] = outcome.transaction_date
-    detail = None
-    if outcome.amount_minor is not None and outcome.amount_minor != payment.amount:
-        log.warning(
-            "payment %s: upstream amount %s != %s", payment.id, outcome.amount_minor, payment.amount
-        )
-        detail = {"amount_mismatch": {"expected": payment.amount, "got": outcome.amount_minor}}
-    return transition(payment, outcome.status, source=source, fields=fields, detail=detail)
-
-
-def list_payments(tenant_id: str, f: PaymentFilter) -> Page:
-    """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
-    query = select(PaymentTransaction).where(PaymentTransaction.tenant_id == tenant_id)
-    if f.starting_after:
+        The pending row (bound to the Idempotency-Key) commits before anything is sent, so a
+        crash at any later point leaves a payment that a retry with the same key resolves to.
+        """
+        self._check_amount(new.amount, new.currency)
+        processor, transaction_type = self.registry.for_method(new.payment_method_type)
         try:
-            anchor = get_payment(tenant_id, f.starting_after)
-        except NotFoundError as exc:
-            exc.param = "starting_after"
+            account_id = processor.account_for(tenant_id, transaction_type)
+        except ports.NoAccount as exc:
+            raise InvalidRequestError(str(exc), code="no_account") from exc
+        method = self._payment_method(tenant_id, new.phone_number, new.customer_id)
+        txn = self._record_pending(
+            tenant_id, new, method, processor.name, transaction_type, account_id, idempotency_key
+        )
+        answer = processor.submit(operation_of(txn, refs=()))  # new: no refs, no lazy load
+        try:
+            return self._record_answer(txn, answer)
+        except APGError:
             raise
-        query = query.where(
-            or_(
-                PaymentTransaction.created_at < anchor.created_at,
-                and_(
-                    PaymentTransaction.created_at == anchor.created_at,
-                    PaymentTransaction.id < anchor.id,
-                ),
-            )
-        )
-    if f.status:
-        query = query.where(PaymentTransaction.status == f.status)
-    if f.reference:
-        query = query.where(PaymentTransaction.reference == f.reference)
-    if f.created_gte:
-        query = query.where(PaymentTransaction.created_at >= f.created_gte)
-    if f.created_lt:
-        query = query.where(PaymentTransaction.created_at < f.created_lt)
-    query = query.order_by(PaymentTransaction.created_at.desc(), PaymentTransaction.id.desc())
-    rows = list(db.session.execute(query.limit(f.limit + 1)).scalars())
-    return Page(data=rows[: f.limit], has_more=len(rows) > f.limit)
+        except Exception as exc:  # the push may have gone out: never release, never fail it
+            db.session.rollback()
+            log.exception("payment %s: recording the upstream answer failed", txn.id)
+            self._mark_unknown(txn, "internal error after the upstream call")
+            raise OutcomeUnknownError(payment=txn) from exc
 
-
-def _check_amount(amount: int, currency: str) -> None:
-    limits = services().settings.payments
-    if currency != limits.currency:
-        raise InvalidRequestError(f"currency must be {limits.currency}.", param="currency")
-    if amount % 100:
-        raise InvalidRequestError(
-            "M-Pesa takes whole shillings: amount is in cents and must be a multiple of 100.",
-            param="amount",
-            code="amount_not_whole_shillings",
-        )
-    if not limits.min_amount <= amount <= limits.max_amount:
-        raise InvalidRequestError(
-            f"amount must be between {limits.min_amount} and {limits.max_amount} (minor units).",
-            param="amount",
-            code="amount_out_of_range",
-        )
-
-
-def _payment_method(tenant_id: str, phone: str, customer_id: str | None) -> PaymentMethod:
-    def find() -> PaymentMethod | None:
-        return db.session.execute(
-            select(PaymentMethod).where(
-                PaymentMethod.tenant_id == tenant_id,
-                PaymentMethod.type == "mpesa",
-                PaymentMethod.phone_number == phone,
+    def get(self, tenant_id: str, payment_id: str) -> PaymentTransaction:
+        payment = db.session.execute(
+            select(PaymentTransaction).where(
+                PaymentTransaction.id == payment_id, PaymentTransaction.tenant_id == tenant_id
             )
         ).scalar_one_or_none()
+        if payment is None:
+            raise NotFoundError(f"No such payment: {payment_id!r}.", param="id")
+        return payment
 
-    method = find()
-    if method is not None:
+    def by_idempotency_key(
+        self, tenant_id: str, key: str, since: datetime
+    ) -> PaymentTransaction | None:
+        """The payment a request with this key recorded, if any, since the key was claimed
+        (a key may be reused once it expires, so older payments with it do not count)."""
+        return (
+            db.session.execute(
+                select(PaymentTransaction)
+                .where(
+                    PaymentTransaction.tenant_id == tenant_id,
+                    PaymentTransaction.idempotency_key == key,
+                    PaymentTransaction.created_at >= since,
+                )
+                .order_by(PaymentTransaction.created_at.desc())
+            )
+            .scalars()
+            .first()
+        )
+
+    def events_of(self, tenant_id: str, payment_id: str) -> list[PaymentEvent]:
+        txn = self.get(tenant_id, payment_id)
+        return list(
+            db.session.execute(
+                select(PaymentEvent)
+                .where(PaymentEvent.payment_id == txn.id)
+                .order_by(PaymentEvent.id)
+            ).scalars()
+        )
+
+    def refresh(self, tenant_id: str, payment_id: str) -> PaymentTransaction:
+        """Ask the upstream when still processing, and apply a decided answer."""
+        txn = self.get(tenant_id, payment_id)
+        if txn.status != PaymentStatus.PROCESSING:
+            return txn
+        processor = self.registry.get(txn.processor)
+        operation = operation_of(txn)
+        db.session.commit()  # end the read: hold no transaction while the upstream answers
+        answer = processor.query(operation)
+        match answer:
+            case ports.Outcome():
+                self.events.apply_outcome(txn, answer, source="query")
+                db.session.commit()
+            case ports.StillPending():
+                pass
+            case ports.Refused(code=code, message=message):
+                raise UpstreamRejectedError(daraja_code=code, daraja_message=message)
+            case ports.NotSent(reason=reason):
+                raise UpstreamUnavailableError(reason)
+            case ports.Unknown(reason=reason):
+                raise UpstreamTimeoutError(reason)
+        return txn
+
+    def list(self, tenant_id: str, f: PaymentFilter) -> Page:
+        """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
+        query = select(PaymentTransaction).where(PaymentTransaction.tenant_id == tenant_id)
+        if f.starting_after:
+            try:
+                anchor = self.get(tenant_id, f.starting_after)
+            except NotFoundError as exc:
+                exc.param = "starting_after"
+                raise
+            query = query.where(
+                or_(
+                    PaymentTransaction.created_at < anchor.created_at,
+                    and_(
+                        PaymentTransaction.created_at == anchor.created_at,
+                        PaymentTransaction.id < anchor.id,
+                    ),
+                )
+            )
+        if f.status:
+            query = query.where(PaymentTransaction.status == f.status)
+        if f.reference:
+            query = query.where(PaymentTransaction.reference == f.reference)
+        if f.created_gte:
+            query = query.where(PaymentTransaction.created_at >= f.created_gte)
+        if f.created_lt:
+            query = query.where(PaymentTransaction.created_at < f.created_lt)
+        query = query.order_by(PaymentTransaction.created_at.desc(), PaymentTransaction.id.desc())
+        rows = list(db.session.execute(query.limit(f.limit + 1)).scalars())
+        return Page(data=rows[: f.limit], has_more=len(rows) > f.limit)
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _record_answer(self, txn: PaymentTransaction, answer: ports.SubmitResult) -> Any:
+        now = self.clock.now()
+        match answer:
+            case ports.Accepted(refs=refs):
+                for ref in refs:
+                    db.session.add(_reference(txn, ref, now))
+                transitions.transition(txn, PaymentStatus.PROCESSING, source="api", now=now)
+                db.session.commit()
+                for listener in self.refs_listeners:
+                    listener(txn)
+                return txn
+            case ports.Refused(code=code, message=message):
+                self._fail(txn, code, message, reason="refused by the processor")
+                raise PaymentFailedError(daraja_code=code, daraja_message=message, payment=txn)
+            case ports.NotSent(reason=reason):
+                self._fail(txn, None, None, reason=f"not sent: {reason}")
+                raise UpstreamUnavailableError(payment=txn)
+            case ports.Unknown(reason=reason, timed_out=timed_out):
+                self._mark_unknown(txn, reason)
+                raise OutcomeUnknownError(payment=txn, status=504 if timed_out else 502)
+        raise TypeError(f"not a submit result: {answer!r}")
+
+    def _fail(
+        self, txn: PaymentTransaction, code: str | None, desc: str | None, reason: str
+    ) -> None:
+        fields = {"result_code": code, "result_desc": desc, "status_reason": reason[:255]}
+        transitions.transition(
+            txn, PaymentStatus.FAILED, source="api", now=self.clock.now(), fields=fields
+        )
+        db.session.commit()
+
+    def _mark_unknown(self, txn: PaymentTransaction, reason: str) -> None:
+        """Best effort: a failure here leaves the payment pending, which is no less honest."""
+        try:
+            db.session.refresh(txn)
+            transitions.transition(
+                txn,
+                PaymentStatus.UNKNOWN,
+                source="api",
+                now=self.clock.now(),
+                fields={"status_reason": f"outcome unknown: {reason}"[:255]},
+            )
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("payment %s: could not record the unknown outcome", txn.id)
+
+    def _check_amount(self, amount: int, currency: str) -> None:
+        if currency != self.limits.currency:
+            raise InvalidRequestError(f"currency must be {self.limits.currency}.", param="currency")
+        if amount % 100:
+            raise InvalidRequestError(
+                "M-Pesa takes whole shillings: amount is in cents and must be a multiple of 100.",
+                param="amount",
+                code="amount_not_whole_shillings",
+            )
+        if not self.limits.min_amount <= amount <= self.limits.max_amount:
+            raise InvalidRequestError(
+                f"amount must be between {self.limits.min_amount} and {self.limits.max_amount}"
+                " (minor units).",
+                param="amount",
+                code="amount_out_of_range",
+            )
+
+    def _payment_method(self, tenant_id: str, phone: str, customer_id: str | None) -> PaymentMethod:
+        def find() -> PaymentMethod | None:
+            return db.session.execute(
+                select(PaymentMethod).where(
+                    PaymentMethod.tenant_id == tenant_id,
+                    PaymentMethod.type == "mpesa",
+                    PaymentMethod.phone_number == phone,
+                )
+            ).scalar_one_or_none()
+
+        method = find()
+        if method is not None:
+            return method
+        method = PaymentMethod(
+            id=new_id("pm"),
+            tenant_id=tenant_id,
+            type="mpesa",
+            phone_number=phone,
+            customer_id=customer_id,
+            created_at=self.clock.now(),
+        )
+        try:  # a concurrent first payment may create it too: the unique constraint decides
+            with db.session.begin_nested():
+                db.session.add(method)
+        except IntegrityError:
+            existing = find()
+            if existing is None:
+                raise
+            return existing
         return method
-    method = PaymentMethod(
-        id=new_id("pm"),
-        tenant_id=tenant_id,
-        type="mpesa",
-        phone_number=phone,
-        customer_id=customer_id,
-        created_at=services().clock.now(),
+
+    def _record_pending(
+        self,
+        tenant_id: str,
+        new: NewPayment,
+        method: PaymentMethod,
+        processor: str,
+        transaction_type: str,
+        account_id: str,
+        idempotency_key: str | None,
+    ) -> PaymentTransaction:
+        now = self.clock.now()
+        txn = PaymentTransaction(
+            id=new_id("pay"),
+            tenant_id=tenant_id,
+            transaction_type=transaction_type,
+            processor=processor,
+            account_id=account_id,
+            payment_method_id=method.id,
+            payment_method_type=new.payment_method_type,
+            customer_id=new.customer_id,
+            amount=new.amount,
+            currency=new.currency,
+            description=new.description,
+            reference=new.reference,
+            phone_number=new.phone_number,
+            status=PaymentStatus.PENDING.value,
+            conflicts=0,
+            idempotency_key=idempotency_key,
+            metadata_=new.metadata,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(txn)
+        db.session.flush()  # the payment row before its first event (foreign key)
+        transitions.record_created(txn)
+        db.session.commit()
+        return txn
+
+
+def operation_of(
+    txn: PaymentTransaction, refs: tuple[ports.Ref, ...] | None = None
+) -> ports.Operation:
+    """The plain-data view of a transaction that crosses into a processor."""
+    if refs is None:
+        refs = tuple(ports.Ref(r.kind, r.value) for r in txn.refs)
+    return ports.Operation(
+        id=txn.id,
+        tenant_id=txn.tenant_id,
+        account_id=txn.account_id,
+        transaction_type=txn.transaction_type,
+        amount=txn.amount,
+        currency=txn.currency,
+        reference=txn.reference,
+        phone_number=txn.phone_number,
+        description=txn.description,
+        refs=refs,
     )
-    try:  # a concurrent request may create the same method: the unique constraint decides
-        with db.session.begin_nested():
-            db.session.add(method)
-    except IntegrityError:
-        existing = find()
-        assert existing is not None
-        return existing
-    return method
 
 
-def _record_pending(tenant_id: str, new: NewPayment, method: PaymentMethod) -> PaymentTransaction:
-    now = services().clock.now()
-    payment = PaymentTransaction(
-        id=new_id("pay"),
-        tenant_id=tenant_id,
-        merchant_id=credential_id_for(tenant_id),
-        customer_id=new.customer_id,
-        payment_method_id=method.id,
-        payment_method_type=new.payment_method_type,
-        amount=new.amount,
-        currency=new.currency,
-        description=new.description,
-        reference=new.reference,
-        phone_number=new.phone_number,
-        status=PaymentStatus.PENDING.value,
-        metadata_=new.metadata,
+def _reference(txn: PaymentTransaction, ref: ports.Ref, now: datetime) -> ProcessorReference:
+    return ProcessorReference(
+        transaction_id=txn.id,
+        tenant_id=txn.tenant_id,
+        processor=txn.processor,
+        kind=ref.kind,
+        value=ref.value,
         created_at=now,
-        updated_at=now,
     )
-    db.session.add(payment)
-    db.session.flush()  # the payment row before its first event (foreign key)
-    record_created(payment)
-    db.session.commit()
-    return payment
-
-
-def _fail_unreachable(payment: PaymentTransaction, exc: UpstreamError) -> None:
-    """Daraja never got the request (503/502): failed. A timeout leaves it pending: unknown."""
-    exc.extra["payment"] = payment
-    if exc.status != 504:
-        _fail(payment, exc.code, exc.message)
-
-
-def _fail(payment: PaymentTransaction, code: str | None, desc: str | None) -> None:
-    transition(
-        payment,
-        PaymentStatus.FAILED,
-        source="api",
-        fields={"result_code": code, "result_desc": desc},
-    )
-    db.session.commit()

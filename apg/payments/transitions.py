@@ -1,71 +1,156 @@
-"""The one function that changes a payment's status: allowed-transition check + compare-and-set."""
+"""The one function that changes a status: table check, compare-and-set, audit and outbox rows."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 
 from apg.extensions import db
-from apg.payments.models import PaymentEvent, PaymentTransaction
-from apg.payments.status import ALLOWED_TRANSITIONS, PaymentStatus
-from apg.services import services
+from apg.payments import lifecycle
+from apg.payments.lifecycle import PaymentStatus
+from apg.payments.models import OutboxEvent, PaymentEvent, PaymentTransaction
+
+# A lost compare-and-set re-reads and re-checks; more than a few losses in a row means a storm
+# of writers on one row, and the caller's answer ("not applied") is then the honest one.
+MAX_ATTEMPTS = 4
 
 
 def transition(
-    payment: PaymentTransaction,
-    to: PaymentStatus,
+    txn: PaymentTransaction,
+    to: PaymentStatus | str,
     *,
     source: str,
+    now: datetime,
     fields: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
+    operator: bool = False,
 ) -> bool:
-    """Move `payment` to `to` if the table allows it and nobody moved it first.
+    """Move `txn` to `to` if its type's table allows it from the status it has now.
 
-    The UPDATE only matches the status we read, so a concurrent or replayed change loses the
-    race cleanly (returns False, `payment` refreshed). The audit row joins the same transaction;
-    the caller commits.
+    The UPDATE matches only the status just read. When another writer got there first, the row
+    is re-read and the move re-checked against the fresh status (a late success after a timeout
+    must not be dropped because our copy still said `processing`). The audit and outbox rows
+    join the same transaction; the caller commits. Returns False when the move is not allowed.
     """
-    current = PaymentStatus(payment.status)
-    if to not in ALLOWED_TRANSITIONS[current]:
+    to = PaymentStatus(to)
+    for _ in range(MAX_ATTEMPTS):
+        current = PaymentStatus(txn.status)
+        if not lifecycle.allows(txn.transaction_type, current, to, operator=operator):
+            return False
+        values: dict[str, Any] = {**(fields or {}), "status": to.value, "updated_at": now}
+        if to.is_final and txn.finalized_at is None:
+            values["finalized_at"] = now
+        won = db.session.execute(
+            update(PaymentTransaction)
+            .where(PaymentTransaction.id == txn.id, PaymentTransaction.status == current.value)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(txn)
+        if won.rowcount == 1:  # type: ignore[attr-defined]
+            _audit(txn, "transition", current, source, detail, now)
+            _announce(txn, current, now)
+            db.session.flush()
+            return True
+    return False
+
+
+def enrich(txn: PaymentTransaction, fields: dict[str, Any], *, source: str, now: datetime) -> bool:
+    """Fill fields that are still empty (e.g. the receipt after a query completed the payment).
+
+    Never overwrites, never changes the status. Returns True when anything was filled.
+    """
+    missing = {k: v for k, v in fields.items() if v is not None and getattr(txn, k) is None}
+    if not missing:
         return False
-    now = services().clock.now()
-    values: dict[str, Any] = {**(fields or {}), "status": to.value, "updated_at": now}
-    if to.is_final:
-        values["finalized_at"] = now
-    result = db.session.execute(
+    conditions = [getattr(PaymentTransaction, k).is_(None) for k in missing]
+    db.session.execute(
         update(PaymentTransaction)
-        .where(PaymentTransaction.id == payment.id, PaymentTransaction.status == current.value)
-        .values(**values)
+        .where(PaymentTransaction.id == txn.id, *conditions)
+        .values(**missing, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.refresh(payment)
-        return False
+    db.session.refresh(txn)
+    _audit(txn, "enrichment", PaymentStatus(txn.status), source, {"filled": sorted(missing)}, now)
+    db.session.flush()
+    return True
+
+
+def record_conflict(
+    txn: PaymentTransaction,
+    reported: PaymentStatus,
+    *,
+    source: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    """An upstream report that contradicts a settled status: counted and kept, never applied."""
+    db.session.execute(
+        update(PaymentTransaction)
+        .where(PaymentTransaction.id == txn.id)
+        .values(conflicts=PaymentTransaction.conflicts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(txn)
+    event = PaymentEvent(
+        payment_id=txn.id,
+        tenant_id=txn.tenant_id,
+        kind="conflict",
+        from_status=txn.status,
+        to_status=reported.value,
+        source=source,
+        detail=detail,
+        created_at=now,
+    )
+    db.session.add(event)
+    db.session.flush()
+
+
+def record_created(txn: PaymentTransaction, source: str = "api") -> None:
+    _audit(txn, "created", None, source, None, txn.created_at)
+
+
+def _audit(
+    txn: PaymentTransaction,
+    kind: str,
+    previous: PaymentStatus | None,
+    source: str,
+    detail: dict[str, Any] | None,
+    now: datetime,
+) -> None:
     db.session.add(
         PaymentEvent(
-            payment_id=payment.id,
-            tenant_id=payment.tenant_id,
-            from_status=current.value,
-            to_status=to.value,
+            payment_id=txn.id,
+            tenant_id=txn.tenant_id,
+            kind=kind,
+            from_status=previous.value if previous else None,
+            to_status=txn.status,
             source=source,
             detail=detail,
             created_at=now,
         )
     )
-    db.session.flush()
-    db.session.refresh(payment)
-    return True
 
 
-def record_created(payment: PaymentTransaction, source: str = "api") -> None:
+def _announce(txn: PaymentTransaction, previous: PaymentStatus, now: datetime) -> None:
     db.session.add(
-        PaymentEvent(
-            payment_id=payment.id,
-            tenant_id=payment.tenant_id,
-            from_status=None,
-            to_status=payment.status,
-            source=source,
-            created_at=payment.created_at,
+        OutboxEvent(
+            tenant_id=txn.tenant_id,
+            payment_id=txn.id,
+            type=f"payment.{txn.status}",
+            payload={
+                "id": txn.id,
+                "transaction_type": txn.transaction_type,
+                "status": txn.status,
+                "previous_status": previous.value,
+                "amount": txn.amount,
+                "currency": txn.currency,
+                "reference": txn.reference,
+                "receipt": txn.receipt,
+                "result_code": txn.result_code,
+            },
+            created_at=now,
         )
     )

@@ -1,4 +1,4 @@
-"""Tenant, ApiKey and MpesaCredential tables."""
+"""Tenant and ApiKey tables. Nothing here knows M-Pesa."""
 
 from __future__ import annotations
 
@@ -34,21 +34,3 @@ class ApiKey(db.Model):  # type: ignore[name-defined]
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-class MpesaCredential(db.Model):  # type: ignore[name-defined]
-    """A tenant's Daraja app and shortcode. Secrets are Fernet ciphertext."""
-
-    __tablename__ = "mpesa_credentials"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), unique=True)
-    environment: Mapped[str] = mapped_column(String(16))  # emulator | sandbox | production
-    base_url: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    shortcode: Mapped[str] = mapped_column(String(10))  # paybill or till number
-    shortcode_kind: Mapped[str] = mapped_column(String(8))  # paybill | till
-    store_number: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    consumer_key_enc: Mapped[str] = mapped_column(String(512))
-    consumer_secret_enc: Mapped[str] = mapped_column(String(512))
-    passkey_enc: Mapped[str] = mapped_column(String(512))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

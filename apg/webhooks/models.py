@@ -1,10 +1,10 @@
-"""InboundCallback: the raw log of everything Daraja (or anyone) POSTs to us."""
+"""InboundCallback: the raw log of everything Daraja (or anyone) POSTs to us, byte for byte."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apg.dbtypes import UTCDateTime
@@ -13,26 +13,28 @@ from apg.extensions import db
 
 class CallbackOutcome:
     RECEIVED = "received"  # stored, not yet looked at
-    APPLIED = "applied"  # changed a payment
-    DUPLICATE = "duplicate"  # the payment already had a final status; nothing changed
-    UNMATCHED = "unmatched"  # no payment with that CheckoutRequestID (yet)
-    MALFORMED = "malformed"  # not a Daraja callback
+    # applied | review | enriched | duplicate | conflict | unmatched: see payments.events.Verdict
+    UNMATCHED = "unmatched"
+    MALFORMED = "malformed"  # not a callback of that kind
     UNKNOWN_TENANT = "unknown_tenant"  # the path token matches no tenant
+    TOO_LARGE = "too_large"  # over the size limit; only its head is kept
 
 
 class InboundCallback(db.Model):  # type: ignore[name-defined]
     __tablename__ = "inbound_callbacks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32))  # stk
+    kind: Mapped[str] = mapped_column(String(32))  # stk, and each product's kinds
+    processor: Mapped[str] = mapped_column(String(24))
     tenant_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
-    raw_body: Mapped[str] = mapped_column(Text)
+    raw_body: Mapped[bytes] = mapped_column(LargeBinary)  # exact bytes (capped if untrusted)
+    body_size: Mapped[int] = mapped_column(Integer)  # the size that arrived
     content_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
     source_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    checkout_request_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    outcome: Mapped[str] = mapped_column(String(16), default=CallbackOutcome.RECEIVED)
-    processed: Mapped[bool] = mapped_column(Boolean, default=False)
+    ref_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ref_value: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    outcome: Mapped[str] = mapped_column(String(16), default=CallbackOutcome.RECEIVED, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     payment_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)

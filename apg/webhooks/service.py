@@ -1,110 +1,161 @@
-"""Receive Daraja callbacks: store raw first, then parse, route by tenant and apply once."""
+"""The callback inbox: store raw first, then parse (processor), apply (payments), answer."""
 
 from __future__ import annotations
 
-import json
 import logging
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from apg.errors import InvalidRequestError, NotFoundError
+from apg.clock import Clock
+from apg.errors import APGError, InvalidRequestError, NotFoundError
 from apg.extensions import db
-from apg.payments.models import PaymentTransaction
-from apg.payments.service import apply_outcome
-from apg.payments.signals import payment_accepted
-from apg.processors.base import StatusResult
-from apg.processors.mpesa.mapping import CallbackFormatError, StkOutcome, parse_stk_callback
-from apg.services import services
+from apg.payments.events import EventApplier, Verdict
+from apg.payments.models import PaymentTransaction, ProcessorReference
+from apg.payments.ports import CallbackRejected
+from apg.payments.registry import ProcessorRegistry
 from apg.tenants.service import tenant_by_callback_token
 from apg.webhooks.models import CallbackOutcome, InboundCallback
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+# What is kept of a body nobody vouches for (an unknown URL token) or one over the size limit:
+# enough to see what it was, too little to fill the disk.
+UNTRUSTED_CAP = 4096
+# A row still `received` this long after arrival died mid-processing; the sweep retries it.
+STALE_RECEIVED = timedelta(minutes=2)
 
 
-def receive_stk_callback(
-    token: str, raw_body: bytes, content_type: str | None, source_ip: str | None
-) -> dict[str, Any]:
-    """Store, then process. Returns Daraja's expected acknowledgement; raises 404/400."""
-    tenant = tenant_by_callback_token(token)
-    callback = InboundCallback(
-        kind="stk",
-        tenant_id=tenant.id if tenant else None,
-        raw_body=raw_body.decode("utf-8", errors="backslashreplace"),
-        content_type=content_type,
-        source_ip=source_ip,
-        received_at=services().clock.now(),
-    )
-    db.session.add(callback)
-    db.session.commit()  # the raw record survives whatever happens next
-    if tenant is None:
-        _finish(callback, CallbackOutcome.UNKNOWN_TENANT, error="no tenant for this URL token")
-        raise NotFoundError("Unknown callback URL.")
-    process_stk_callback(callback)
-    if callback.outcome == CallbackOutcome.MALFORMED:
-        raise InvalidRequestError(
-            f"Not an STK callback: {callback.error}", code="malformed_callback"
+class PayloadTooLargeError(APGError):
+    status, type, code = 413, "invalid_request_error", "request_entity_too_large"
+    message = "The callback body is larger than the gateway accepts."
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST as it arrived."""
+
+    processor: str
+    token: str
+    kind: str
+    body: bytes  # possibly only the head, when too_large
+    size: int
+    too_large: bool
+    content_type: str | None
+    source_ip: str | None
+
+
+class Inbox:
+    def __init__(self, clock: Clock, registry: ProcessorRegistry, events: EventApplier) -> None:
+        self.clock = clock
+        self.registry = registry
+        self.events = events
+
+    def receive(self, delivery: Delivery) -> dict[str, Any]:
+        """Store, then process. Returns the processor's acknowledgement; raises 404/400/413."""
+        processor = self.registry.get(delivery.processor)
+        tenant = tenant_by_callback_token(delivery.token)
+        row = self._store(delivery, tenant.id if tenant else None)
+        if delivery.too_large:
+            self._finish(row, CallbackOutcome.TOO_LARGE, error=f"{delivery.size} bytes")
+            raise PayloadTooLargeError()
+        if tenant is None:
+            self._finish(row, CallbackOutcome.UNKNOWN_TENANT, error="no tenant for this URL token")
+            raise NotFoundError("Unknown callback URL.")
+        if delivery.kind not in processor.callback_kinds:
+            self._finish(row, CallbackOutcome.MALFORMED, error="unknown callback kind")
+            raise NotFoundError("Unknown callback kind.")
+        verdict = self.process(row)
+        if verdict == CallbackOutcome.MALFORMED:
+            raise InvalidRequestError(
+                f"Not a {row.kind} callback: {row.error}", code="malformed_callback"
+            )
+        return processor.answer(row.kind, verdict)
+
+    def process(self, row: InboundCallback) -> str:
+        """Parse a stored callback and apply it, all in one transaction; returns the verdict."""
+        processor = self.registry.get(row.processor)
+        try:
+            event = processor.parse_callback(row.kind, bytes(row.raw_body))
+        except CallbackRejected as exc:
+            return self._finish(row, CallbackOutcome.MALFORMED, error=str(exc)[:500])
+        if event.refs:
+            row.ref_kind, row.ref_value = event.refs[0].kind, event.refs[0].value
+        assert row.tenant_id is not None
+        verdict = self.events.apply_event(row.tenant_id, row.processor, event)
+        if verdict != Verdict.UNMATCHED:
+            txn = self.events.find(row.tenant_id, row.processor, event.refs)
+            row.payment_id = txn.id if txn else None
+        return self._finish(row, verdict)
+
+    def apply_waiting(self, txn: PaymentTransaction) -> None:
+        """Callbacks that arrived before `txn` recorded its refs are applied now."""
+        values = [ref.value for ref in txn.refs]
+        waiting = db.session.execute(
+            select(InboundCallback)
+            .where(
+                InboundCallback.tenant_id == txn.tenant_id,
+                InboundCallback.processor == txn.processor,
+                InboundCallback.outcome == CallbackOutcome.UNMATCHED,
+                InboundCallback.ref_value.in_(values),
+            )
+            .order_by(InboundCallback.id)
+        ).scalars()
+        for row in list(waiting):
+            log.info("applying callback %s that arrived before payment %s", row.id, txn.id)
+            self.process(row)
+
+    def sweep(self) -> dict[str, int]:
+        """Apply unmatched callbacks whose transaction now exists, and retry rows that died
+        mid-processing. Safe to run at any time, from any number of workers."""
+        matched = (
+            select(InboundCallback)
+            .join(
+                ProcessorReference,
+                (ProcessorReference.value == InboundCallback.ref_value)
+                & (ProcessorReference.tenant_id == InboundCallback.tenant_id)
+                & (ProcessorReference.processor == InboundCallback.processor),
+            )
+            .where(InboundCallback.outcome == CallbackOutcome.UNMATCHED)
         )
-    return ACCEPTED
-
-
-def process_stk_callback(callback: InboundCallback) -> None:
-    """Parse a stored callback and apply it to its payment, all in one transaction."""
-    try:
-        outcome = parse_stk_callback(json.loads(callback.raw_body, parse_float=Decimal))
-    except (ValueError, CallbackFormatError) as exc:
-        _finish(callback, CallbackOutcome.MALFORMED, error=str(exc)[:500])
-        return
-    callback.checkout_request_id = outcome.checkout_request_id
-    payment = db.session.execute(
-        select(PaymentTransaction).where(
-            PaymentTransaction.tenant_id == callback.tenant_id,
-            PaymentTransaction.checkout_request_id == outcome.checkout_request_id,
+        stale = select(InboundCallback).where(
+            InboundCallback.outcome == CallbackOutcome.RECEIVED,
+            InboundCallback.tenant_id.is_not(None),
+            InboundCallback.received_at < self.clock.now() - STALE_RECEIVED,
         )
-    ).scalar_one_or_none()
-    if payment is None:  # unknown, or it raced ahead of our own commit: kept for later
-        _finish(callback, CallbackOutcome.UNMATCHED, error="no payment with this CheckoutRequestID")
-        return
-    applied = apply_outcome(payment, _status_result(outcome), source="callback")
-    callback.payment_id = payment.id
-    _finish(callback, CallbackOutcome.APPLIED if applied else CallbackOutcome.DUPLICATE)
+        counts = {"applied": 0, "still_unmatched": 0}
+        for query in (matched, stale):
+            for row in list(db.session.execute(query.order_by(InboundCallback.id)).scalars()):
+                verdict = self.process(row)
+                counts[
+                    "applied" if verdict != CallbackOutcome.UNMATCHED else "still_unmatched"
+                ] += 1
+        return counts
 
-
-@payment_accepted.connect
-def apply_waiting_callbacks(payment: PaymentTransaction, **_: Any) -> None:
-    """A callback that arrived before we stored its CheckoutRequestID is applied now."""
-    waiting = db.session.execute(
-        select(InboundCallback)
-        .where(
-            InboundCallback.kind == "stk",
-            InboundCallback.tenant_id == payment.tenant_id,
-            InboundCallback.checkout_request_id == payment.checkout_request_id,
-            InboundCallback.outcome == CallbackOutcome.UNMATCHED,
+    def _store(self, delivery: Delivery, tenant_id: str | None) -> InboundCallback:
+        body = (
+            delivery.body if tenant_id and not delivery.too_large else delivery.body[:UNTRUSTED_CAP]
         )
-        .order_by(InboundCallback.id)
-    ).scalars()
-    for callback in list(waiting):
-        log.info("applying callback %s that arrived before payment %s", callback.id, payment.id)
-        process_stk_callback(callback)
+        row = InboundCallback(
+            kind=delivery.kind[:32],
+            processor=delivery.processor,
+            tenant_id=tenant_id,
+            raw_body=body,
+            body_size=delivery.size,
+            content_type=(delivery.content_type or "")[:128] or None,
+            source_ip=delivery.source_ip,
+            received_at=self.clock.now(),
+            outcome=CallbackOutcome.RECEIVED,
+        )
+        db.session.add(row)
+        db.session.commit()  # the raw record survives whatever happens next
+        return row
 
-
-def _status_result(outcome: StkOutcome) -> StatusResult:
-    return StatusResult(
-        status=outcome.status,
-        result_code=outcome.result_code,
-        result_desc=outcome.result_desc,
-        receipt_number=outcome.receipt_number,
-        amount_minor=outcome.amount_minor,
-        transaction_date=outcome.transaction_date,
-    )
-
-
-def _finish(callback: InboundCallback, outcome: str, error: str | None = None) -> None:
-    callback.outcome = outcome
-    callback.error = error
-    callback.processed = outcome in (CallbackOutcome.APPLIED, CallbackOutcome.DUPLICATE)
-    callback.processed_at = services().clock.now()
-    db.session.commit()
+    def _finish(self, row: InboundCallback, outcome: str, error: str | None = None) -> str:
+        row.outcome = outcome
+        row.error = error
+        row.processed_at = self.clock.now()
+        db.session.commit()
+        return outcome

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from apg.extensions import db
-from apg.tenants.models import MpesaCredential
+from apg.processors.mpesa.accounts import MpesaAccount
 
 
 def run(app: Flask, *args: str) -> tuple[int, str]:
@@ -33,13 +34,14 @@ def test_create_tenant_prints_a_working_key(app: Flask, client: FlaskClient) -> 
     )
     assert code == 0, output
     created = json.loads(output)
-    assert set(created) == {"tenant_id", "api_key"}
+    assert set(created) == {"tenant_id", "account_id", "api_key"}
     assert created["api_key"].startswith("apg_test_")
     headers = {"Authorization": f"Bearer {created['api_key']}"}
     assert client.get("/api/v1/payments", headers=headers).status_code == 200
     with app.app_context():
-        row = db.session.query(MpesaCredential).filter_by(tenant_id=created["tenant_id"]).one()
-        assert (row.shortcode, row.shortcode_kind, row.environment) == (
+        row = db.session.get(MpesaAccount, created["account_id"])
+        assert (row.tenant_id, row.shortcode, row.kind, row.environment) == (
+            created["tenant_id"],
             "600100",
             "paybill",
             "emulator",
@@ -73,3 +75,16 @@ def test_bootstrap_reuses_the_default_tenant(app: Flask) -> None:
     second = json.loads(run(app, "bootstrap")[1])
     assert first["tenant_id"] == second["tenant_id"]
     assert first["api_key"] != second["api_key"]
+
+
+def test_real_credentials_are_refused_under_the_development_key() -> None:
+    from apg.crypto import DEV_ENCRYPTION_KEY, KEYGEN_COMMAND, SecretBox
+    from apg.processors.mpesa.accounts import check
+    from tests.support.factories import make_account
+
+    dev_box = SecretBox(DEV_ENCRYPTION_KEY)
+    for environment in ("sandbox", "production"):
+        with pytest.raises(ValueError, match="APG_ENCRYPTION_KEY") as info:
+            check(make_account(environment=environment), dev_box)
+        assert KEYGEN_COMMAND in str(info.value)
+    check(make_account(environment="emulator"), dev_box)  # the emulator's keys are public

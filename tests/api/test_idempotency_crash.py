@@ -73,6 +73,7 @@ def test_after_the_lease_a_dead_workers_key_resolves_to_its_payment(
                 key="crash-2",
                 fingerprint=fingerprint("POST", "/api/v1/payments", payment_body()),
                 created_at=now,
+                locked_until=now + timedelta(seconds=60),
                 expires_at=now + timedelta(hours=24),
             )
         )

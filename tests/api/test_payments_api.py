@@ -197,7 +197,10 @@ def test_a_key_with_a_real_keys_prefix_and_a_wrong_secret_is_401(
     client: FlaskClient, tenant: tuple[str, str]
 ) -> None:
     real = tenant[1]
-    for forged in (real[:13] + "x" * (len(real) - 13), real[:-1] + ("A" if real[-1] != "A" else "B")):
+    for forged in (
+        real[:13] + "x" * (len(real) - 13),
+        real[:-1] + ("A" if real[-1] != "A" else "B"),
+    ):
         response = client.get("/api/v1/payments", headers={"Authorization": f"Bearer {forged}"})
         assert response.status_code == 401
     ok = client.get("/api/v1/payments", headers={"Authorization": f"Bearer {real}"})

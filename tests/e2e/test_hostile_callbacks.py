@@ -13,6 +13,7 @@ from apg.webhooks.models import InboundCallback
 from tests.support.servers import LiveServer
 
 HEAD = b'{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":'
+ITEMS = b'"ws_CO_1","ResultCode":0,"ResultDesc":"x","CallbackMetadata":{"Item":'
 
 HOSTILE = {
     "nan-result-code": HEAD + b'"ws_CO_1","ResultCode":NaN,"ResultDesc":"x"}}}',
@@ -20,12 +21,9 @@ HOSTILE = {
     "huge-float": HEAD + b'"ws_CO_1","ResultCode":1e99999,"ResultDesc":"x"}}}',
     "huge-integer": HEAD + b'"ws_CO_1","ResultCode":' + b"9" * 5000 + b',"ResultDesc":"x"}}}',
     "object-result-code": HEAD + b'"ws_CO_1","ResultCode":{"a":1},"ResultDesc":"x"}}}',
-    "list-item-name": HEAD
-    + b'"ws_CO_1","ResultCode":0,"ResultDesc":"x","CallbackMetadata":{"Item":[{"Name":["Amount"],"Value":1}]}}}}',
-    "number-item-name": HEAD
-    + b'"ws_CO_1","ResultCode":0,"ResultDesc":"x","CallbackMetadata":{"Item":[{"Name":5,"Value":1}]}}}}',
-    "nan-amount": HEAD
-    + b'"ws_CO_1","ResultCode":1,"ResultDesc":"x","CallbackMetadata":{"Item":[{"Name":"Amount","Value":NaN}]}}}}',
+    "list-item-name": HEAD + ITEMS + b'[{"Name":["Amount"],"Value":1}]}}}}',
+    "number-item-name": HEAD + ITEMS + b'[{"Name":5,"Value":1}]}}}}',
+    "nan-amount": HEAD + ITEMS + b'[{"Name":"Amount","Value":NaN}]}}}}',
     "long-checkout-id": HEAD + b'"' + b"w" * 5000 + b'","ResultCode":0,"ResultDesc":"x"}}}',
     "long-result-desc": HEAD + b'"ws_CO_1","ResultCode":1,"ResultDesc":"' + b"d" * 5000 + b'"}}}',
     "escaped-nul-in-id": HEAD + b'"ws\\u0000CO","ResultCode":0,"ResultDesc":"x"}}}',

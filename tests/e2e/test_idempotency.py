@@ -51,6 +51,7 @@ def test_a_concurrent_duplicate_still_in_flight_is_409(
                 key="order-7",
                 fingerprint=fingerprint("POST", "/api/v1/payments", payment_body()),
                 created_at=now,
+                locked_until=now + timedelta(seconds=60),
                 expires_at=now + timedelta(hours=24),
             )
         )
@@ -120,6 +121,7 @@ def claim_in_flight(app: Flask, tenant_id: str, key: str, body: dict, claimed_at
                 key=key,
                 fingerprint=fingerprint("POST", "/api/v1/payments", body),
                 created_at=claimed_at,
+                locked_until=claimed_at + timedelta(seconds=60),
                 expires_at=claimed_at + timedelta(hours=24),
             )
         )

@@ -142,7 +142,9 @@ def test_a_success_after_a_failure_is_a_conflict_not_a_replay(
     assert outcomes(app) == ["conflict"]
     payment = fetch(client, api_headers, payment_id)
     assert (payment["status"], payment["conflicts"]) == (settled, 1)
-    assert any("conflict" in r.getMessage() and payment_id in r.getMessage() for r in caplog.records)
+    assert any(
+        "conflict" in r.getMessage() and payment_id in r.getMessage() for r in caplog.records
+    )
     stats = client.get("/stats").json
     assert stats["callbacks"]["conflict"] == 1
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from apg.extensions import db
 from tests.support.factories import Merchant, make_tenant
-from tests.support.servers import LiveServer, SilentServer, closed_port_url
+from tests.support.servers import LiveServer, ScriptedDaraja, SilentServer, closed_port_url
 
 
 def merchant_for(app: Flask, server: LiveServer, **credentials: str) -> Merchant:
@@ -41,12 +41,14 @@ def test_unknown_shortcode_is_a_424(app: Flask, gateway_server: LiveServer) -> N
     assert response.json()["error"]["daraja_message"] == "Merchant does not exist"
 
 
-def test_wrong_consumer_secret_is_a_424_and_the_secret_is_not_echoed(
+def test_an_oauth_failure_is_never_sent_503_and_the_secret_is_not_echoed(
     app: Flask, gateway_server: LiveServer
 ) -> None:
     response = merchant_for(app, gateway_server, consumer_secret="nope-secret").create_payment()
-    assert response.status_code == 424
-    assert response.json()["error"]["payment"]["result_code"] == "daraja_auth_failed"
+    assert response.status_code == 503
+    payment = response.json()["error"]["payment"]
+    assert payment["status"] == "failed"
+    assert payment["status_reason"].startswith("not sent: no OAuth token")
     assert "nope-secret" not in response.text
 
 
@@ -61,7 +63,7 @@ def test_daraja_unreachable_is_503_and_the_payment_failed(
     assert merchant.get_payment(error["payment"]["id"]).json()["status"] == "failed"
 
 
-def test_daraja_hanging_is_504_and_the_payment_stays_pending(
+def test_oauth_hanging_means_the_push_was_never_sent(
     app: Flask, gateway_server: LiveServer
 ) -> None:
     silent = SilentServer()
@@ -70,11 +72,30 @@ def test_daraja_hanging_is_504_and_the_payment_stays_pending(
         response = merchant.create_payment()
     finally:
         silent.stop()
-    assert response.status_code == 504
+    assert response.status_code == 503
+    assert response.json()["error"]["payment"]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"),
+    [("hang", 504), ("close", 502), ("html_503", 502), ("truncated", 502)],
+)
+def test_a_push_whose_outcome_is_unknown_is_never_failed(
+    app: Flask, gateway_server: LiveServer, mode: str, status: int
+) -> None:
+    daraja = ScriptedDaraja(mode)
+    try:
+        merchant = merchant_for(app, gateway_server, base_url=daraja.url)
+        response = merchant.create_payment()
+    finally:
+        daraja.stop()
+    assert response.status_code == status
     error = response.json()["error"]
-    assert error["code"] == "upstream_timeout"
-    # Daraja may have received it: the outcome is unknown, so the payment is not failed.
-    assert merchant.get_payment(error["payment"]["id"]).json()["status"] == "pending"
+    assert error["code"] == "outcome_unknown"
+    # Daraja may have acted on it: the payment is unknown, with the reason, never failed.
+    stored = merchant.get_payment(error["payment"]["id"]).json()
+    assert stored["status"] == "unknown"
+    assert stored["status_reason"].startswith("outcome unknown: ")
 
 
 def test_no_transaction_is_held_open_while_daraja_is_slow(
@@ -102,4 +123,4 @@ def test_no_transaction_is_held_open_while_daraja_is_slow(
         request.join()
         silent.stop()
     assert idle_in_transaction == 0
-    assert result == [504]
+    assert result == [503]  # the OAuth call hung: the push itself was never sent

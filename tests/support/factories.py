@@ -7,28 +7,30 @@ from typing import Any
 import requests
 from flask import Flask
 
-from apg.tenants import service as tenants
+from apg import onboarding
+from apg.processors.mpesa.accounts import NewAccount
 
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 
 
-def make_credentials(**overrides: Any) -> tenants.NewCredentials:
+def make_account(**overrides: Any) -> NewAccount:
     values: dict[str, Any] = {
         "environment": "emulator",
         "shortcode": "174379",
-        "shortcode_kind": "paybill",
+        "kind": "paybill",
         "consumer_key": "apg-emulator-key",
         "consumer_secret": "apg-emulator-secret",
         "passkey": SANDBOX_PASSKEY,
     }
     values.update(overrides)
-    return tenants.NewCredentials(**values)
+    return NewAccount(**values)
 
 
-def make_tenant(app: Flask, name: str = "Acme Ltd", **credentials: Any) -> tuple[str, str]:
-    """Create a tenant; returns (tenant_id, api_key)."""
+def make_tenant(app: Flask, name: str = "Acme Ltd", **account: Any) -> tuple[str, str]:
+    """Create a tenant with one M-Pesa account; returns (tenant_id, api_key)."""
     with app.app_context():
-        tenant, api_key = tenants.create_tenant(name, make_credentials(**credentials))
+        services = app.extensions["apg"]
+        tenant, _, api_key = onboarding.create_merchant(services, name, make_account(**account))
         return tenant.id, api_key
 
 
@@ -92,6 +94,18 @@ class EmulatorControl:
     def reset(self) -> None:
         self._post("/_emulator/reset")
 
+    def stats(self) -> dict[str, Any]:
+        response = requests.get(f"{self.base_url}/_emulator/stats", timeout=10)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def scenario(self, msisdn: str, **scenario: Any) -> None:
+        """Script the outcome for one MSISDN until the next reset."""
+        response = requests.put(
+            f"{self.base_url}/_emulator/scenarios/{msisdn}", json=scenario, timeout=10
+        )
+        response.raise_for_status()
+
     def _post(self, path: str) -> dict[str, Any]:
         response = requests.post(f"{self.base_url}{path}", timeout=30)
         response.raise_for_status()
@@ -99,14 +113,18 @@ class EmulatorControl:
 
 
 def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
-    """Insert a payment row directly (no STK Push); returns its id."""
+    """Insert a payment row directly (no STK Push); returns its id.
+
+    `checkout_request_id=…` records that processor reference too.
+    """
     from datetime import UTC, datetime
 
     from apg.dbtypes import new_id
     from apg.extensions import db
-    from apg.payments.models import PaymentMethod, PaymentTransaction
+    from apg.payments.models import PaymentMethod, PaymentTransaction, ProcessorReference
 
     now = fields.pop("created_at", None) or datetime.now(UTC)
+    checkout_id = fields.pop("checkout_request_id", None)
     with app.app_context():
         method = PaymentMethod(
             id=new_id("pm"),
@@ -118,7 +136,9 @@ def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
         values: dict[str, Any] = {
             "id": new_id("pay"),
             "tenant_id": tenant_id,
-            "merchant_id": "mpc_test",
+            "transaction_type": "stk_push",
+            "processor": "mpesa",
+            "account_id": "mpa_test",
             "payment_method_id": method.id,
             "payment_method_type": "mpesa_stk",
             "amount": 10000,
@@ -126,6 +146,7 @@ def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
             "reference": "INV-1",
             "phone_number": "254708374149",
             "status": "processing",
+            "conflicts": 0,
             "created_at": now,
             "updated_at": now,
         }
@@ -133,5 +154,17 @@ def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
         db.session.add(method)
         db.session.flush()
         db.session.add(PaymentTransaction(**values))
+        if checkout_id:
+            db.session.flush()
+            db.session.add(
+                ProcessorReference(
+                    transaction_id=values["id"],
+                    tenant_id=tenant_id,
+                    processor="mpesa",
+                    kind="checkout_request_id",
+                    value=checkout_id,
+                    created_at=now,
+                )
+            )
         db.session.commit()
         return str(values["id"])

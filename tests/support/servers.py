@@ -67,3 +67,65 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class ScriptedDaraja:
+    """A raw-socket Daraja whose OAuth works and whose product answers are scripted per test:
+    `mode` is one of ok | html_503 | truncated | close (drop the connection after reading the
+    request) | hang (never answer). Lets a test reach every transport outcome for real."""
+
+    TOKEN = b'{"access_token":"T0k3nT0k3nT0k3nT0k3nT0k3nT0k3","expires_in":"3599"}'
+    OK = b'{"MerchantRequestID":"1-2-3","CheckoutRequestID":"ws_CO_1","ResponseCode":"0"}'
+
+    def __init__(self, mode: str = "ok") -> None:
+        self.mode = mode
+        self.posts = 0
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            while True:
+                client, _ = self._sock.accept()
+                threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+        except OSError:  # closed by stop()
+            return
+
+    def _serve(self, client: socket.socket) -> None:
+        request = client.recv(65536)
+        if request.startswith(b"GET /oauth"):
+            client.sendall(self._response(200, "application/json", self.TOKEN))
+        else:
+            self.posts += 1
+            self._answer(client)
+            if self.mode == "hang":
+                return
+        client.close()
+
+    def _answer(self, client: socket.socket) -> None:
+        if self.mode == "ok":
+            client.sendall(self._response(200, "application/json", self.OK))
+        elif self.mode == "html_503":
+            page = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
+            client.sendall(self._response(503, "text/html", page))
+        elif self.mode == "truncated":
+            client.sendall(self._response(200, "application/json", self.OK[:30]))
+        elif self.mode == "hang":
+            self._held.append(client)
+
+    @staticmethod
+    def _response(status: int, content_type: str, body: bytes) -> bytes:
+        head = (
+            f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        return head.encode() + body
+
+    def stop(self) -> None:
+        for client in self._held:
+            client.close()
+        self._sock.close()

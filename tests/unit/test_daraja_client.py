@@ -1,22 +1,32 @@
-"""DarajaClient against the emulator over HTTP: tokens, retries and typed errors."""
+"""DarajaClient over real HTTP: tokens, the invalid-token retry, and the one classification of
+every outcome into never sent, refused, or unknown."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from apg.errors import UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError
-from apg.processors.mpesa.client import DarajaClient
-from apg.processors.mpesa.tokens import InMemoryTokenCache
+from apg.processors.mpesa.client import (
+    DarajaClient,
+    NotSentError,
+    OutcomeUnknownError,
+    RefusedError,
+    mask_token,
+)
+from apg.processors.mpesa.tokens import MemoryTokenStore
 from daraja_emulator import EmulatorServer, load_config
-from tests.support.servers import SilentServer, closed_port_url
+from tests.support.servers import ScriptedDaraja, closed_port_url
 
-OAUTH, QUERY = "/oauth/v1/generate", "/mpesa/stkpushquery/v1/query"
+OAUTH, QUERY, PUSH = (
+    "/oauth/v1/generate",
+    "/mpesa/stkpushquery/v1/query",
+    "/mpesa/stkpush/v1/processrequest",
+)
 
 
 class CountingSession(requests.Session):
@@ -44,23 +54,29 @@ def daraja() -> Iterator[EmulatorServer]:
 
 
 def make_client(
-    url: str,
-    clock: FakeClock | None = None,
-    secret: str = "apg-emulator-secret",
-    tokens: InMemoryTokenCache | None = None,
+    url: str, clock: FakeClock | None = None, secret: str = "apg-emulator-secret"
 ) -> tuple[DarajaClient, CountingSession]:
+    clock = clock or FakeClock()
     session = CountingSession()
     client = DarajaClient(
         url,
         "apg-emulator-key",
         secret,
         session=session,
-        tokens=tokens or InMemoryTokenCache(),
+        tokens=MemoryTokenStore(clock),
         timeout=(1, 1),
         refresh_buffer_seconds=60,
-        clock=clock or FakeClock(),
+        clock=clock,
     )
     return client, session
+
+
+QUERY_BODY = {
+    "BusinessShortCode": "174379",
+    "Password": "x",
+    "Timestamp": "20260101000000",
+    "CheckoutRequestID": "ws_CO_unknown",
+}
 
 
 def test_token_is_cached_until_the_refresh_buffer(daraja: EmulatorServer) -> None:
@@ -96,42 +112,85 @@ def test_a_revoked_token_is_refreshed_once_and_the_call_retried(daraja: Emulator
     client, session = make_client(daraja.url)
     client.access_token()
     requests.post(f"{daraja.url}/_emulator/reset", timeout=5)  # every issued token dies
-    with pytest.raises(UpstreamRejectedError) as info:
-        client.stk_query(
-            {
-                "BusinessShortCode": "174379",
-                "Password": "x",
-                "Timestamp": "20260101000000",
-                "CheckoutRequestID": "ws_CO_unknown",
-            }
-        )
-    assert info.value.extra["daraja_code"] == "500.001.1001"  # got past auth: the retry worked
+    with pytest.raises(RefusedError) as info:
+        client.post(QUERY, QUERY_BODY)
+    assert info.value.code == "500.001.1001"  # got past auth: the retry worked
     assert session.paths == [OAUTH, QUERY, OAUTH, QUERY]
 
 
-def test_wrong_secret_is_a_typed_rejection(daraja: EmulatorServer) -> None:
-    client, _ = make_client(daraja.url, secret="wrong")
-    with pytest.raises(UpstreamRejectedError) as info:
-        client.access_token()
-    assert info.value.code == "daraja_auth_failed"
-    assert info.value.extra["daraja_message"] == "Bad Request: Invalid Credentials"
-
-
-def test_daraja_error_envelope_becomes_fields(daraja: EmulatorServer) -> None:
+def test_darajas_error_envelope_is_refused_with_its_code(daraja: EmulatorServer) -> None:
     client, _ = make_client(daraja.url)
-    with pytest.raises(UpstreamRejectedError) as info:
-        client.stk_push({"BusinessShortCode": "12"})
-    assert info.value.extra["daraja_code"] == "400.002.02"
-    assert info.value.extra["daraja_message"] == "Bad Request - Invalid BusinessShortCode"
-    assert info.value.extra["daraja_request_id"]
+    with pytest.raises(RefusedError) as info:
+        client.post(PUSH, {"BusinessShortCode": "12"})
+    assert (info.value.code, info.value.message) == (
+        "400.002.02",
+        "Bad Request - Invalid BusinessShortCode",
+    )
 
 
-def test_refused_connection_is_unavailable_and_silence_is_a_timeout() -> None:
-    with pytest.raises(UpstreamUnavailableError):
-        make_client(closed_port_url())[0].access_token()
-    silent = SilentServer()
-    try:
-        with pytest.raises(UpstreamTimeoutError):
-            make_client(silent.url)[0].access_token()
-    finally:
-        silent.stop()
+# --- never sent: the request surely did not reach Daraja ----------------------------------
+
+
+def test_an_oauth_failure_means_the_call_was_never_sent(daraja: EmulatorServer) -> None:
+    client, session = make_client(daraja.url, secret="wrong")
+    with pytest.raises(NotSentError) as info:
+        client.post(PUSH, {})
+    assert "Invalid Credentials" in info.value.reason
+    assert PUSH not in session.paths
+
+
+@pytest.mark.parametrize(
+    "url",
+    [closed_port_url(), "http://apg-no-such-host.invalid"],
+    ids=["connection-refused", "dns-failure"],
+)
+def test_no_connection_means_never_sent(url: str) -> None:
+    with pytest.raises(NotSentError):
+        make_client(url)[0].post(PUSH, {})
+
+
+def test_a_tls_failure_before_the_request_means_never_sent(daraja: EmulatorServer) -> None:
+    https = daraja.url.replace("http://", "https://")  # the emulator speaks plain HTTP
+    with pytest.raises(NotSentError):
+        make_client(https)[0].post(PUSH, {})
+
+
+# --- unknown: it may have been acted on ---------------------------------------------------
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[str], ScriptedDaraja]]:
+    servers: list[ScriptedDaraja] = []
+
+    def start(mode: str) -> ScriptedDaraja:
+        servers.append(ScriptedDaraja(mode))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("mode", "timed_out"),
+    [("hang", True), ("close", False), ("html_503", False), ("truncated", False)],
+)
+def test_an_answer_that_says_nothing_is_an_unknown_outcome(
+    scripted: Callable[[str], ScriptedDaraja], mode: str, timed_out: bool
+) -> None:
+    server = scripted(mode)
+    with pytest.raises(OutcomeUnknownError) as info:
+        make_client(server.url)[0].post(PUSH, {})
+    assert info.value.timed_out is timed_out
+    assert server.posts == 1  # it reached Daraja: that is why nobody may call it failed
+
+
+def test_a_usable_answer_is_returned(scripted: Callable[[str], ScriptedDaraja]) -> None:
+    body = make_client(scripted("ok").url)[0].post(PUSH, {})
+    assert body["ResponseCode"] == "0"
+
+
+def test_an_echoed_access_token_is_masked() -> None:
+    message = "Error Occurred - Invalid Access Token - c9SQxWWhmdVRlyh0zh8gZDTkubVF"
+    assert mask_token(message) == "Error Occurred - Invalid Access Token - [redacted]"
+    assert "abc123" not in mask_token("token abc123 is bad", "abc123")

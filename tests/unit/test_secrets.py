@@ -74,7 +74,7 @@ def test_nothing_secret_is_stored_in_plaintext(app: Flask) -> None:
     with app.app_context():
         dump = " ".join(
             str(row)
-            for table in ("api_keys", "mpesa_credentials", "tenants")
+            for table in ("api_keys", "mpesa_accounts", "tenants")
             for row in db.session.execute(text(f"SELECT * FROM {table}"))
         )
     for secret in ("cs-hidden", "pk-hidden", "ck-visible", api_key):

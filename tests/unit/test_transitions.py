@@ -3,31 +3,38 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
 from apg.extensions import db
-from apg.payments.models import PaymentEvent, PaymentTransaction
-from apg.payments.status import ALLOWED_TRANSITIONS, PaymentStatus
+from apg.payments.lifecycle import STK_PUSH, STK_PUSH_OPERATOR, PaymentStatus
+from apg.payments.models import OutboxEvent, PaymentEvent, PaymentTransaction
 from apg.payments.transitions import transition
 from tests.support.factories import make_payment
 
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+ANSWERS = {"completed", "failed", "cancelled", "timeout", "review"}
 ALLOWED = {
     ("pending", "processing"),
     ("pending", "failed"),
-    ("processing", "completed"),
-    ("processing", "failed"),
-    ("processing", "cancelled"),
-    ("processing", "timeout"),
+    ("pending", "unknown"),
+    *{("unknown", s) for s in ANSWERS | {"processing"}},
+    *{("processing", s) for s in ANSWERS},
     ("timeout", "completed"),
+    ("timeout", "review"),
+    ("completed", "review"),
 }
+OPERATOR_ONLY = {("review", "completed"), ("review", "failed")}
 
 
-def test_the_table_is_exactly_the_documented_one() -> None:
-    table = {(a.value, b.value) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets}
+def test_the_stk_push_table_is_exactly_the_documented_one() -> None:
+    table = {(a.value, b.value) for a, targets in STK_PUSH.items() for b in targets}
     assert table == ALLOWED
+    operator = {(a.value, b.value) for a, targets in STK_PUSH_OPERATOR.items() for b in targets}
+    assert operator == OPERATOR_ONLY
 
 
 @pytest.mark.parametrize(("start", "target"), list(itertools.product(PaymentStatus, repeat=2)))
@@ -37,16 +44,18 @@ def test_transition_obeys_the_table(
     payment_id = make_payment(app, tenant[0], status=start.value)
     with app.app_context():
         payment = db.session.get(PaymentTransaction, payment_id)
-        moved = transition(payment, target, source="test")
+        moved = transition(payment, target, source="test", now=NOW)
         db.session.commit()
         events = db.session.execute(select(PaymentEvent)).scalars().all()
+        outbox = db.session.execute(select(OutboxEvent)).scalars().all()
         expected = (start.value, target.value) in ALLOWED
         assert moved is expected
         assert payment.status == (target if expected else start).value
-        assert len(events) == int(expected)
+        assert len(events) == len(outbox) == int(expected)
         if expected:
             assert (events[0].from_status, events[0].to_status) == (start.value, target.value)
             assert (payment.finalized_at is not None) is target.is_final
+            assert (outbox[0].type, outbox[0].payload["status"]) == (f"payment.{target}", target)
 
 
 def test_a_stale_writer_loses_the_compare_and_set(app: Flask, tenant: tuple[str, str]) -> None:
@@ -59,7 +68,7 @@ def test_a_stale_writer_loses_the_compare_and_set(app: Flask, tenant: tuple[str,
                 .where(PaymentTransaction.id == payment_id)
                 .values(status="completed")
             )
-        assert transition(stale, PaymentStatus.FAILED, source="test") is False
+        assert transition(stale, PaymentStatus.FAILED, source="test", now=NOW) is False
         db.session.commit()
         assert stale.status == "completed"  # refreshed, not overwritten
         assert db.session.execute(select(PaymentEvent)).first() is None
@@ -78,8 +87,21 @@ def test_a_writer_that_loses_the_race_rechecks_against_the_fresh_status(
                 .where(PaymentTransaction.id == payment_id)
                 .values(status="timeout")
             )
-        assert transition(stale, PaymentStatus.COMPLETED, source="test") is True
+        assert transition(stale, PaymentStatus.COMPLETED, source="test", now=NOW) is True
         db.session.commit()
         assert stale.status == "completed"
         [event] = db.session.execute(select(PaymentEvent)).scalars()
         assert (event.from_status, event.to_status) == ("timeout", "completed")
+
+
+@pytest.mark.parametrize(("start", "target"), sorted(OPERATOR_ONLY))
+def test_only_an_operator_may_settle_review(
+    app: Flask, tenant: tuple[str, str], start: str, target: str
+) -> None:
+    payment_id = make_payment(app, tenant[0], status=start)
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, payment_id)
+        assert transition(payment, target, source="callback", now=NOW) is False
+        assert transition(payment, target, source="ops", now=NOW, operator=True) is True
+        db.session.commit()
+        assert payment.status == target

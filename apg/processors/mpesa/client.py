@@ -1,31 +1,53 @@
-"""DarajaClient: pooled HTTP to one Daraja app, OAuth tokens, typed errors. Logs no secrets."""
+"""DarajaClient: pooled HTTP to one Daraja app, a shared OAuth token, and the one place that
+classifies what came back: never sent, refused, or outcome unknown. Logs no secrets."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from apg.errors import (
-    UpstreamError,
-    UpstreamRejectedError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
-)
 from apg.processors.mpesa.mapping import INVALID_TOKEN_CODES
-from apg.processors.mpesa.tokens import CachedToken, TokenCache
+from apg.processors.mpesa.tokens import CachedToken, TokenStore
 
 log = logging.getLogger(__name__)
 
 OAUTH_PATH = "/oauth/v1/generate?grant_type=client_credentials"
-STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
-STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+# "Error Occurred - Invalid Access Token - <the token>" (401.002.01) echoes our credential.
+_TOKEN_ECHO = re.compile(r"(Invalid Access Token)\s*-\s*\S+", re.IGNORECASE)
+
+
+class DarajaError(Exception):
+    """Root of what a Daraja call can end in, other than a usable JSON answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotSentError(DarajaError):
+    """The request surely never reached Daraja: safe to call it failed."""
+
+
+class RefusedError(DarajaError):
+    """Daraja answered and said no (its error envelope, or an edge 4xx)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code} {message}")
+        self.code, self.message = code, message
+
+
+class OutcomeUnknownError(DarajaError):
+    """The request may have been acted on; nobody can say yet."""
+
+    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
 
 
 def credential_fingerprint(base_url: str, consumer_key: str, consumer_secret: str) -> str:
@@ -43,6 +65,12 @@ def new_session(pool_maxsize: int) -> requests.Session:
     return session
 
 
+def mask_token(message: str, token: str | None = None) -> str:
+    """Daraja's error text with any access token it echoes removed."""
+    masked = _TOKEN_ECHO.sub(r"\1 - [redacted]", message)
+    return masked.replace(token, "[redacted]") if token else masked
+
+
 class DarajaClient:
     """Talks to one Daraja app (base URL + consumer key). Thread-safe."""
 
@@ -53,10 +81,10 @@ class DarajaClient:
         consumer_secret: str,
         *,
         session: requests.Session,
-        tokens: TokenCache,
+        tokens: TokenStore,
         timeout: tuple[float, float],
         refresh_buffer_seconds: float,
-        clock: Callable[[], float] = time.time,
+        clock: Any = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = (consumer_key, consumer_secret)
@@ -65,105 +93,106 @@ class DarajaClient:
         self._timeout = timeout
         self._buffer = refresh_buffer_seconds
         self._clock = clock
-        self.token_key = (
-            f"daraja-token:{credential_fingerprint(base_url, consumer_key, consumer_secret)}"
-        )
+        fingerprint = credential_fingerprint(base_url, consumer_key, consumer_secret)
+        self.token_key = f"daraja-token:{fingerprint}"
 
-    def stk_push(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self._post(STK_PUSH_PATH, payload)
+    def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST to a product endpoint; its JSON answer, or a DarajaError saying what happened.
 
-    def stk_query(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self._post(STK_QUERY_PATH, payload)
-
-    def access_token(self) -> str:
-        cached = self._tokens.get(self.token_key)
-        if cached and cached.fresh(self._clock(), self._buffer):
-            return cached.value
-        with self._tokens.lock(self.token_key):  # single flight: one mint, others reuse it
-            cached = self._tokens.get(self.token_key)
-            if cached and cached.fresh(self._clock(), self._buffer):
-                return cached.value
-            token = self._mint_token()
-            self._tokens.put(self.token_key, token)
-            return token.value
-
-    def _mint_token(self) -> CachedToken:
-        response = self._send("GET", OAUTH_PATH, auth=self._auth)
-        if response.status_code == 400 and not response.content:
-            # Wrong key/secret: empty body, the reason phrase says why (API.md §1).
-            raise UpstreamRejectedError(
-                "M-Pesa rejected the consumer key/secret.",
-                code="daraja_auth_failed",
-                daraja_message=response.reason,
-            )
-        body = _json_or_raise(response)
-        try:
-            value, expires_in = str(body["access_token"]), int(body["expires_in"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UpstreamError("M-Pesa's token response was not understood.") from exc
-        return CachedToken(value, self._clock() + expires_in)
-
-    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        An invalid-token answer refreshes the shared token once and retries once.
+        """
         for attempt in (1, 2):
             token = self.access_token()
             response = self._send(
                 "POST", path, json=payload, headers={"Authorization": f"Bearer {token}"}
             )
             try:
-                return _json_or_raise(response)
-            except UpstreamRejectedError as exc:
-                # A token can die early (re-minted elsewhere): refresh once, retry once.
-                if attempt == 1 and exc.extra.get("daraja_code") in INVALID_TOKEN_CODES:
-                    self._tokens.discard(self.token_key, token)
+                return _answer(response, token)
+            except RefusedError as exc:
+                if attempt == 1 and exc.code in INVALID_TOKEN_CODES:
+                    self._tokens.invalidate(self.token_key, token)
                     continue
                 raise
         raise AssertionError("unreachable")
 
+    def access_token(self) -> str:
+        """The shared token; any failure to get one means the product call was never sent."""
+        try:
+            return self._tokens.token(self.token_key, self._mint, buffer_seconds=self._buffer)
+        except NotSentError:
+            raise
+        except DarajaError as exc:
+            raise NotSentError(f"no OAuth token: {exc.reason}") from exc
+        except Exception as exc:
+            raise NotSentError(f"no OAuth token: {type(exc).__name__}") from exc
+
+    def _mint(self) -> CachedToken:
+        response = self._send("GET", OAUTH_PATH, auth=self._auth)
+        if response.status_code == 400 and not response.content:
+            # Wrong key/secret: empty body, the reason phrase says why (API.md §1).
+            raise RefusedError("daraja_auth_failed", response.reason or "Invalid Credentials")
+        body = _answer(response, None)
+        try:
+            value, expires_in = str(body["access_token"]), int(body["expires_in"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OutcomeUnknownError("the OAuth answer was not understood") from exc
+        return CachedToken(value, self._clock() + expires_in)
+
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = f"{self.base_url}{path}"
+        where = path.split("?")[0]
         started = time.monotonic()
         try:
-            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
-        except requests.exceptions.ReadTimeout as exc:
-            log.warning("daraja %s %s: read timeout", method, path.split("?")[0])
-            raise UpstreamTimeoutError() from exc
-        except requests.exceptions.ConnectionError as exc:
-            log.warning("daraja %s %s: %s", method, path.split("?")[0], type(exc).__name__)
-            if _never_connected(exc):
-                raise UpstreamUnavailableError() from exc
-            raise UpstreamTimeoutError("The connection to M-Pesa broke mid-request.") from exc
-        elapsed_ms = (time.monotonic() - started) * 1000
+            response = self._session.request(
+                method, f"{self.base_url}{path}", timeout=self._timeout, **kwargs
+            )
+        except requests.exceptions.RequestException as exc:
+            error = classify_transport(exc)
+            log.warning("daraja %s %s: %s (%s)", method, where, type(exc).__name__, error.reason)
+            raise error from exc
         log.info(
             "daraja %s %s -> %s in %.0f ms",
             method,
-            path.split("?")[0],
+            where,
             response.status_code,
-            elapsed_ms,
+            (time.monotonic() - started) * 1000,
         )
         return response
 
 
+def classify_transport(exc: requests.exceptions.RequestException) -> DarajaError:
+    """A requests exception -> never sent, or outcome unknown."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return NotSentError("could not connect" if "Timeout" in type(exc).__name__ else "TLS")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return OutcomeUnknownError("no answer in time", timed_out=True)
+    if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
+        return NotSentError("connection refused or host not found")
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return NotSentError("invalid base URL")
+    return OutcomeUnknownError(f"the connection broke mid-request ({type(exc).__name__})")
+
+
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
     """True when the request surely never reached Daraja (so it is safe to call it failed)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError | NameResolutionError)
 
 
-def _json_or_raise(response: requests.Response) -> dict[str, Any]:
+def _answer(response: requests.Response, token: str | None) -> dict[str, Any]:
+    """A response -> its JSON object, or Refused / OutcomeUnknown."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError:  # truncated, HTML, empty
         body = None
     if isinstance(body, dict) and "errorCode" in body:
-        raise UpstreamRejectedError(
-            daraja_code=str(body.get("errorCode")),
-            daraja_message=str(body.get("errorMessage") or ""),
-            daraja_request_id=body.get("requestId"),
-        )
-    if response.status_code in (502, 503, 504):
-        raise UpstreamUnavailableError(f"M-Pesa answered HTTP {response.status_code}.")
-    if not response.ok or not isinstance(body, dict):
-        raise UpstreamError(f"M-Pesa answered HTTP {response.status_code} with no usable body.")
+        message = mask_token(str(body.get("errorMessage") or "")[:255], token)
+        raise RefusedError(str(body["errorCode"])[:32], message)
+    if response.status_code >= 500:
+        raise OutcomeUnknownError(f"HTTP {response.status_code} without Daraja's error body")
+    if 400 <= response.status_code < 500:
+        raise RefusedError(f"http_{response.status_code}", f"HTTP {response.status_code}")
+    if not isinstance(body, dict):
+        raise OutcomeUnknownError(f"HTTP {response.status_code} with an undecodable body")
     return body

@@ -1,4 +1,4 @@
-"""Pure Daraja mapping: passwords, payloads, callback parsing and the result-code table.
+"""Pure Daraja rules shared by every product: time, passwords, URL words, safe JSON, items.
 
 Nothing here does I/O, so every rule about Daraja's wire format is unit-testable.
 """
@@ -6,13 +6,13 @@ Nothing here does I/O, so every rule about Daraja's wire format is unit-testable
 from __future__ import annotations
 
 import base64
+import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from apg.payments.status import PaymentStatus
+from apg.payments.ports import CallbackRejected
 
 EAT = timezone(timedelta(hours=3), "EAT")
 
@@ -21,60 +21,13 @@ FORBIDDEN_CALLBACK_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd"
 
 # Invalid-token codes differ by product and era (API.md §18.6); all mean "refresh the token".
 INVALID_TOKEN_CODES = frozenset({"404.001.03", "401.002.01", "400.003.01", "401.003.01"})
-STK_QUERY_PENDING_CODE = "500.001.1001"
-STK_QUERY_PENDING_MESSAGE = "The transaction is being processed"
 
-# ResultCode -> status. 1019 (expired) and 1036 (2019's SMSC ACK timeout) are timeouts too.
-STATUS_BY_RESULT_CODE = {
-    "0": PaymentStatus.COMPLETED,
-    "1032": PaymentStatus.CANCELLED,
-    "1037": PaymentStatus.TIMEOUT,
-    "1019": PaymentStatus.TIMEOUT,
-    "1036": PaymentStatus.TIMEOUT,
-}
-
-
-class CallbackFormatError(ValueError):
-    """The callback body is not a Daraja STK callback."""
-
-
-@dataclass(frozen=True)
-class Shortcode:
-    """How a tenant's shortcode appears in an STK Push (derived, never asked of merchants)."""
-
-    business_short_code: str
-    party_b: str
-    transaction_type: str
-
-    @classmethod
-    def for_kind(cls, kind: str, shortcode: str, store_number: str | None) -> Shortcode:
-        if kind == "till":
-            if not store_number:
-                raise ValueError("a till needs its store number")
-            return cls(store_number, shortcode, "CustomerBuyGoodsOnline")
-        return cls(shortcode, shortcode, "CustomerPayBillOnline")
-
-
-@dataclass(frozen=True)
-class StkOutcome:
-    """A decided STK Push, from a callback or an STK Query."""
-
-    checkout_request_id: str
-    merchant_request_id: str | None
-    result_code: str
-    result_desc: str
-    amount_minor: int | None = None
-    receipt_number: str | None = None
-    transaction_date: datetime | None = None
-    phone_number: str | None = None
-
-    @property
-    def status(self) -> PaymentStatus:
-        return status_for_result_code(self.result_code)
-
-
-def status_for_result_code(code: Any) -> PaymentStatus:
-    return STATUS_BY_RESULT_CODE.get(str(code).strip(), PaymentStatus.FAILED)
+# Bounds for anything read out of a callback: Daraja's ids are ~30 characters, descriptions
+# ~100. Longer values are not Daraja's, and would not fit our columns.
+MAX_ID_LENGTH = 64
+MAX_TEXT_LENGTH = 255
+MAX_NUMBER_DIGITS = 30
+MAX_DEPTH = 12
 
 
 def forbidden_callback_word(url: str) -> str | None:
@@ -92,91 +45,9 @@ def stk_password(business_short_code: str, passkey: str, timestamp: str) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def stk_push_payload(
-    shortcode: Shortcode,
-    passkey: str,
-    *,
-    amount_minor: int,
-    phone_number: str,
-    reference: str,
-    description: str,
-    callback_url: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """The processrequest body. Amount goes out in whole shillings."""
-    if amount_minor % 100:
-        raise ValueError("Daraja takes whole shillings only")
-    timestamp = daraja_timestamp(now)
-    return {
-        "BusinessShortCode": shortcode.business_short_code,
-        "Password": stk_password(shortcode.business_short_code, passkey, timestamp),
-        "Timestamp": timestamp,
-        "TransactionType": shortcode.transaction_type,
-        "Amount": amount_minor // 100,
-        "PartyA": phone_number,
-        "PartyB": shortcode.party_b,
-        "PhoneNumber": phone_number,
-        "CallBackURL": callback_url,
-        "AccountReference": reference,
-        "TransactionDesc": description,
-    }
-
-
-def stk_query_payload(
-    business_short_code: str, passkey: str, checkout_request_id: str, now: datetime
-) -> dict[str, Any]:
-    timestamp = daraja_timestamp(now)
-    return {
-        "BusinessShortCode": business_short_code,
-        "Password": stk_password(business_short_code, passkey, timestamp),
-        "Timestamp": timestamp,
-        "CheckoutRequestID": checkout_request_id,
-    }
-
-
-def parse_stk_callback(body: Any) -> StkOutcome:
-    """Parse `{"Body": {"stkCallback": …}}`; items are found by Name, never by position.
-
-    Parse the raw text with `json.loads(..., parse_float=Decimal)` so amounts stay exact.
-    """
-    try:
-        cb = body["Body"]["stkCallback"]
-        checkout_id, result_code = cb["CheckoutRequestID"], cb["ResultCode"]
-    except (KeyError, TypeError) as exc:
-        raise CallbackFormatError(f"missing {exc}") from exc
-    if not isinstance(checkout_id, str) or not checkout_id:
-        raise CallbackFormatError("CheckoutRequestID must be a non-empty string")
-    if isinstance(result_code, bool) or not isinstance(result_code, int | str | Decimal):
-        raise CallbackFormatError("ResultCode must be a number or a string")
-    items = _items_by_name(cb.get("CallbackMetadata"))
-    return StkOutcome(
-        checkout_request_id=checkout_id,
-        merchant_request_id=_opt_str(cb.get("MerchantRequestID")),
-        result_code=str(result_code).strip(),
-        result_desc=str(cb.get("ResultDesc") or ""),
-        amount_minor=_minor_units(items.get("Amount")),
-        receipt_number=_opt_str(items.get("MpesaReceiptNumber")),
-        transaction_date=parse_daraja_datetime(items.get("TransactionDate")),
-        phone_number=_opt_str(items.get("PhoneNumber")),
-    )
-
-
-def parse_stk_query(body: Any) -> StkOutcome:
-    """Parse a final STK Query answer (ResultCode arrives as a string there)."""
-    try:
-        return StkOutcome(
-            checkout_request_id=str(body["CheckoutRequestID"]),
-            merchant_request_id=_opt_str(body.get("MerchantRequestID")),
-            result_code=str(body["ResultCode"]).strip(),
-            result_desc=str(body.get("ResultDesc") or ""),
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CallbackFormatError(f"not an STK Query result: missing {exc}") from exc
-
-
 def parse_daraja_datetime(value: Any) -> datetime | None:
     """20221117155745 (number or string, EAT) -> aware UTC datetime; None if absent or odd."""
-    text = str(value).strip() if value is not None else ""
+    text = str(value).strip() if isinstance(value, str | int | Decimal) else ""
     if not re.fullmatch(r"\d{14}", text):
         return None
     try:
@@ -185,27 +56,133 @@ def parse_daraja_datetime(value: Any) -> datetime | None:
         return None
 
 
-def _items_by_name(metadata: Any) -> dict[str, Any]:
-    items = metadata.get("Item") if isinstance(metadata, dict) else None
+def loads(raw: bytes) -> Any:
+    """Parse a callback body exactly (floats as Decimal) or raise CallbackRejected.
+
+    Refuses what Daraja never sends and Python would choke on later: NaN/Infinity, numbers of
+    absurd length, nesting deeper than any Daraja body, text that is not UTF-8.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CallbackRejected("body is not UTF-8") from exc
+    depth = max_depth(text)
+    if depth > MAX_DEPTH:
+        raise CallbackRejected(f"nesting deeper than {MAX_DEPTH}")
+    try:
+        return json.loads(
+            text, parse_float=_decimal, parse_int=_integer, parse_constant=_no_constant
+        )
+    except ValueError as exc:  # JSONDecodeError, and our own refusals
+        raise CallbackRejected(f"not JSON: {str(exc)[:120]}") from exc
+
+
+def max_depth(text: str) -> int:
+    """Bracket depth outside strings, without recursion (a cheap guard before json.loads)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def items_by_name(container: Any, list_key: str, name_key: str = "Name") -> dict[str, Any]:
+    """{"Item": [{"Name": n, "Value": v}, …]} (or one object) -> {n: v}. Rejects odd names."""
+    items = container.get(list_key) if isinstance(container, dict) else None
     if isinstance(items, dict):
         items = [items]
-    if not isinstance(items, list):
+    if items is None:
         return {}
-    return {i["Name"]: i.get("Value") for i in items if isinstance(i, dict) and "Name" in i}
+    if not isinstance(items, list):
+        raise CallbackRejected(f"{list_key} must be a list")
+    found: dict[str, Any] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get(name_key), str):
+            raise CallbackRejected(f"every {list_key} needs a string {name_key}")
+        found[item[name_key]] = item.get("Value")
+    return found
 
 
-def _minor_units(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
+def minor_units(value: Any, name: str) -> tuple[int | None, str | None]:
+    """Whole or two-decimal shillings -> (cents, None); (None, problem) when it cannot be read."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        return None, f"{name} {value!r} is not a number"
     try:
-        cents = Decimal(str(value)) * 100
+        cents = Decimal(str(value).strip()) * 100
     except InvalidOperation:
+        return None, f"{name} {str(value)[:20]!r} is not a number"
+    if not cents.is_finite() or cents != cents.to_integral_value() or cents < 0:
+        return None, f"{name} {str(value)[:20]!r} is not a whole number of cents"
+    return int(cents), None
+
+
+def id_text(value: Any, name: str, *, required: bool = True) -> str | None:
+    """An identifier: a non-empty string of at most MAX_ID_LENGTH printable characters."""
+    if value is None or value == "":
+        if required:
+            raise CallbackRejected(f"{name} is missing")
         return None
-    return int(cents) if cents == cents.to_integral_value() else None
+    if not isinstance(value, str):
+        raise CallbackRejected(f"{name} must be a string")
+    text = value.strip()
+    if not text or len(text) > MAX_ID_LENGTH or not text.isprintable():
+        raise CallbackRejected(f"{name} must be 1-{MAX_ID_LENGTH} printable characters")
+    return text
 
 
-def _opt_str(value: Any) -> str | None:
+def short_text(value: Any, name: str) -> str | None:
+    """A description: a string of at most MAX_TEXT_LENGTH characters, without NUL."""
     if value is None:
         return None
-    text = str(value).strip()
-    return text or None
+    if not isinstance(value, str | int | Decimal) or isinstance(value, bool):
+        raise CallbackRejected(f"{name} must be a string")
+    text = str(value)
+    if len(text) > MAX_TEXT_LENGTH or "\x00" in text:
+        raise CallbackRejected(f"{name} must be at most {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def result_code(value: Any) -> str:
+    """ResultCode: a number or a string (compare as strings, API.md §12), bounded."""
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise CallbackRejected("ResultCode must be a number or a string")
+    code = str(value).strip()
+    if not code or len(code) > 32 or not code.isprintable():
+        raise CallbackRejected("ResultCode must be 1-32 printable characters")
+    return code
+
+
+def _decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    value = Decimal(text)
+    if not value.is_finite() or abs(value.adjusted()) > 15:
+        raise ValueError("number out of range")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number Daraja sends")

@@ -1,24 +1,31 @@
-"""MpesaProcessor: STK Push and STK Query for each tenant's own Daraja app."""
+"""MpesaProcessor: the processor contract, for each tenant's own Daraja app and accounts."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apg.clock import Clock
-from apg.errors import UpstreamError, UpstreamRejectedError
-from apg.payments.status import PaymentStatus
-from apg.processors.base import HealthResult, PaymentProcessor, PaymentResult, StatusResult
-from apg.processors.mpesa import mapping
-from apg.processors.mpesa.client import DarajaClient, credential_fingerprint, new_session
-from apg.processors.mpesa.tokens import TokenCache
+from apg.crypto import SecretBox
+from apg.payments import ports
+from apg.payments.ports import CallbackRejected
+from apg.processors.mpesa import accounts
+from apg.processors.mpesa.client import (
+    DarajaClient,
+    DarajaError,
+    NotSentError,
+    OutcomeUnknownError,
+    RefusedError,
+    credential_fingerprint,
+    new_session,
+)
+from apg.processors.mpesa.products import stk
+from apg.processors.mpesa.tokens import TokenStore
 from apg.settings import Settings
 
-if TYPE_CHECKING:
-    from apg.payments.models import PaymentMethod, PaymentTransaction
-    from apg.tenants.service import MpesaCredentials
+ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 
 
 @dataclass
@@ -29,95 +36,96 @@ class UpstreamHealth:
     last_error: str | None = None
 
 
-class MpesaProcessor(PaymentProcessor):
-    method_type = "mpesa_stk"
+class MpesaProcessor:
+    name = "mpesa"
+    method_types = {"mpesa_stk": "stk_push"}
+    callback_kinds = frozenset({stk.CALLBACK_KIND})
 
     def __init__(
         self,
         settings: Settings,
         clock: Clock,
-        tokens: TokenCache,
-        credentials_for: Callable[[str], MpesaCredentials],
-        callback_url_for: Callable[[str], str],
+        tokens: TokenStore,
+        box: SecretBox,
+        callback_url_for: Callable[[str, str], str],
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._tokens = tokens
-        self._credentials_for = credentials_for
-        self._callback_url_for = callback_url_for
+        self._box = box
+        self._callback_url_for = callback_url_for  # (tenant_id, kind) -> URL
+        self._base_urls = {
+            env: settings.base_url_for(env) for env in ("emulator", "sandbox", "production")
+        }
         self._clients: dict[str, DarajaClient] = {}
         self._health: dict[str, UpstreamHealth] = {}
         self._lock = threading.Lock()
 
-    def process_payment(
-        self,
-        transaction: PaymentTransaction,
-        payment_method: PaymentMethod,
-        additional_data: dict[str, Any],
-    ) -> PaymentResult:
-        creds = self._credentials_for(transaction.tenant_id)
-        payload = mapping.stk_push_payload(
+    def account_for(self, tenant_id: str, transaction_type: str) -> str:
+        account_id = accounts.stk_account_id(tenant_id)
+        if account_id is None:
+            raise ports.NoAccount("This tenant has no paybill or till account for STK Push.")
+        return account_id
+
+    def submit(self, operation: ports.Operation) -> ports.SubmitResult:
+        creds = accounts.load_credentials(operation.account_id, self._box, self._base_urls)
+        if operation.amount is None or operation.phone_number is None or creds.passkey is None:
+            return ports.Refused("invalid_operation", "an STK Push needs amount, phone, passkey")
+        payload = stk.push_payload(
             creds.shortcode,
             creds.passkey,
-            amount_minor=transaction.amount,
-            phone_number=payment_method.phone_number,
-            reference=transaction.reference,
-            description=transaction.description or transaction.reference,
-            callback_url=self._callback_url_for(transaction.tenant_id),
+            amount_minor=operation.amount,
+            phone_number=operation.phone_number,
+            reference=operation.reference,
+            description=operation.description or operation.reference,
+            callback_url=self._callback_url_for(operation.tenant_id, stk.CALLBACK_KIND),
             now=self._clock.now(),
         )
-        try:
-            body = self._call(creds, lambda client: client.stk_push(payload))
-        except UpstreamRejectedError as exc:
-            return PaymentResult(
-                PaymentStatus.FAILED,
-                result_code=exc.extra.get("daraja_code") or exc.code,
-                result_desc=exc.extra.get("daraja_message") or exc.message,
+        answer = self._call(creds, stk.PUSH_PATH, payload)
+        if not isinstance(answer, dict):
+            return answer
+        refs = stk.accepted_refs(answer)
+        if refs is None:
+            return ports.Refused(
+                str(answer.get("ResponseCode"))[:32],
+                str(answer.get("ResponseDescription") or "not accepted")[:255],
             )
-        if str(body.get("ResponseCode")) != "0" or not body.get("CheckoutRequestID"):
-            return PaymentResult(
-                PaymentStatus.FAILED,
-                result_code=str(body.get("ResponseCode")),
-                result_desc=str(body.get("ResponseDescription") or ""),
-            )
-        return PaymentResult(
-            PaymentStatus.PROCESSING,
-            external_ids={
-                "merchant_request_id": str(body.get("MerchantRequestID") or ""),
-                "checkout_request_id": str(body["CheckoutRequestID"]),
-            },
-        )
+        return ports.Accepted(refs)
 
-    def get_transaction_status(self, transaction: PaymentTransaction) -> StatusResult:
-        if not transaction.checkout_request_id:
-            return StatusResult(PaymentStatus(transaction.status))
-        creds = self._credentials_for(transaction.tenant_id)
-        payload = mapping.stk_query_payload(
-            creds.shortcode.business_short_code,
-            creds.passkey,
-            transaction.checkout_request_id,
-            self._clock.now(),
+    def query(self, operation: ports.Operation) -> ports.QueryResult:
+        checkout = operation.ref(stk.CHECKOUT)
+        if checkout is None:
+            return ports.StillPending()
+        creds = accounts.load_credentials(operation.account_id, self._box, self._base_urls)
+        payload = stk.query_payload(
+            creds.shortcode.business_short_code, creds.passkey or "", checkout, self._clock.now()
         )
+        answer = self._call(creds, stk.QUERY_PATH, payload)
+        if isinstance(answer, ports.Refused):
+            return stk.query_still_pending(answer.code, answer.message) or answer
+        if not isinstance(answer, dict):
+            return answer
         try:
-            body = self._call(creds, lambda client: client.stk_query(payload))
-        except UpstreamRejectedError as exc:
-            if _still_processing(exc):
-                return StatusResult(PaymentStatus.PROCESSING)
-            raise
-        try:
-            outcome = mapping.parse_stk_query(body)
-        except mapping.CallbackFormatError as exc:
-            raise UpstreamError("M-Pesa's STK Query answer was not understood.") from exc
-        return StatusResult(outcome.status, outcome.result_code, outcome.result_desc)
+            return stk.parse_query(answer)
+        except CallbackRejected as exc:
+            return ports.Unknown(f"the query answer was not understood: {exc}")
 
-    def health_check(self) -> HealthResult:
+    def parse_callback(self, kind: str, raw: bytes) -> ports.ProcessorEvent:
+        if kind not in self.callback_kinds:
+            raise CallbackRejected(f"unknown callback kind {kind[:20]!r}")
+        return stk.parse_callback(raw)
+
+    def answer(self, kind: str, verdict: str) -> dict[str, Any]:
+        return dict(ACK)
+
+    def health(self) -> ports.Health:
         threshold = self._settings.circuit_breaker.failure_threshold
         with self._lock:
             upstreams = {url: vars(h).copy() for url, h in self._health.items()}
         healthy = all(h["consecutive_failures"] < threshold for h in upstreams.values())
-        return HealthResult(healthy, {"upstreams": upstreams})
+        return ports.Health(healthy, {"upstreams": upstreams})
 
-    def client_for(self, creds: MpesaCredentials) -> DarajaClient:
+    def client_for(self, creds: accounts.Credentials) -> DarajaClient:
         key = credential_fingerprint(creds.base_url, creds.consumer_key, creds.consumer_secret)
         with self._lock:
             client = self._clients.get(key)
@@ -135,18 +143,25 @@ class MpesaProcessor(PaymentProcessor):
                 self._clients[key] = client
             return client
 
-    def _call(self, creds: MpesaCredentials, send: Callable[[DarajaClient], Any]) -> Any:
-        """Run one upstream call and record whether Daraja was reachable."""
+    def _call(
+        self, creds: accounts.Credentials, path: str, payload: dict[str, Any]
+    ) -> dict[str, Any] | ports.Refused | ports.NotSent | ports.Unknown:
+        """One upstream call, its failure as a contract result, and Daraja's health noted."""
         try:
-            result = send(self.client_for(creds))
-        except UpstreamRejectedError:
-            self._record(creds.base_url, error=None)  # Daraja answered: it is up
-            raise
-        except UpstreamError as exc:
-            self._record(creds.base_url, error=exc.code)
-            raise
-        self._record(creds.base_url, error=None)
-        return result
+            answer = self.client_for(creds).post(path, payload)
+        except RefusedError as exc:
+            self._record(creds.base_url, None)  # Daraja answered: it is up
+            return ports.Refused(exc.code, exc.message)
+        except NotSentError as exc:
+            self._record(creds.base_url, exc.reason)
+            return ports.NotSent(exc.reason)
+        except OutcomeUnknownError as exc:
+            self._record(creds.base_url, exc.reason)
+            return ports.Unknown(exc.reason, timed_out=exc.timed_out)
+        except DarajaError as exc:  # pragma: no cover - every subclass is handled above
+            return ports.Unknown(exc.reason)
+        self._record(creds.base_url, None)
+        return answer
 
     def _record(self, base_url: str, error: str | None) -> None:
         now = self._clock.now().isoformat()
@@ -157,11 +172,3 @@ class MpesaProcessor(PaymentProcessor):
             else:
                 health.consecutive_failures += 1
                 health.last_failure_at, health.last_error = now, error
-
-
-def _still_processing(exc: UpstreamRejectedError) -> bool:
-    return (
-        exc.extra.get("daraja_code") == mapping.STK_QUERY_PENDING_CODE
-        and mapping.STK_QUERY_PENDING_MESSAGE.lower()
-        in str(exc.extra.get("daraja_message", "")).lower()
-    )

@@ -1,0 +1,70 @@
+"""Statuses and the allowed moves of each transaction type, as data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"  # recorded; not yet sent, or being sent
+    PROCESSING = "processing"  # accepted upstream; the outcome comes later
+    UNKNOWN = "unknown"  # may have reached the upstream, no answer: never assume it failed
+    REVIEW = "review"  # the upstream says success but the evidence does not check out
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+
+    @property
+    def is_final(self) -> bool:
+        """Settled as far as the customer is concerned (finalized_at is set on entry)."""
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.TIMEOUT}
+)
+# Outcomes that say money moved, or surely did not. Two of them disagreeing is a conflict.
+SETTLED = {
+    PaymentStatus.COMPLETED: True,
+    PaymentStatus.FAILED: False,
+    PaymentStatus.CANCELLED: False,
+}
+
+_P = PaymentStatus
+_ANSWERED = frozenset({_P.COMPLETED, _P.FAILED, _P.CANCELLED, _P.TIMEOUT, _P.REVIEW})
+
+# STK Push. A late success after a timeout is real money (Daraja's timeout notices can precede
+# the final result). A completed payment goes to review if the money's evidence arrives later
+# and does not match. Review is left only by an operator's decision (the second table).
+STK_PUSH: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    _P.PENDING: frozenset({_P.PROCESSING, _P.FAILED, _P.UNKNOWN}),
+    _P.UNKNOWN: _ANSWERED | {_P.PROCESSING},
+    _P.PROCESSING: _ANSWERED,
+    _P.TIMEOUT: frozenset({_P.COMPLETED, _P.REVIEW}),
+    _P.COMPLETED: frozenset({_P.REVIEW}),
+    _P.REVIEW: frozenset(),
+    _P.FAILED: frozenset(),
+    _P.CANCELLED: frozenset(),
+}
+# Moves only an operator may make, after looking at the evidence: never an upstream report.
+STK_PUSH_OPERATOR: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    _P.REVIEW: frozenset({_P.COMPLETED, _P.FAILED}),
+}
+
+# One table per transaction_type; the products issue adds c2b, b2c, b2b, reversal, inquiries.
+Table = dict[PaymentStatus, frozenset[PaymentStatus]]
+LIFECYCLES: dict[str, tuple[Table, Table]] = {"stk_push": (STK_PUSH, STK_PUSH_OPERATOR)}
+
+
+def allows(
+    transaction_type: str, current: PaymentStatus, to: PaymentStatus, *, operator: bool = False
+) -> bool:
+    """Whether `transaction_type` may move from `current` to `to` (an operator may do more)."""
+    machine, by_operator = LIFECYCLES[transaction_type]
+    return to in machine[current] or (operator and to in by_operator.get(current, frozenset()))
+
+
+def contradicts(current: PaymentStatus, reported: PaymentStatus) -> bool:
+    """True when an upstream report disagrees with a settled status about whether money moved."""
+    return current in SETTLED and reported in SETTLED and SETTLED[current] != SETTLED[reported]

@@ -1,0 +1,160 @@
+"""The processor contract: what payments asks of a payment rail, in plain dataclasses.
+
+Nothing here knows M-Pesa. Processors implement `Processor`; no ORM row ever crosses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from apg.payments.lifecycle import PaymentStatus
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A correlation id the processor uses, e.g. ("checkout_request_id", "ws_CO_…")."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One money movement (or inquiry) as a processor sees it."""
+
+    id: str
+    tenant_id: str
+    account_id: str
+    transaction_type: str
+    amount: int | None  # minor units
+    currency: str
+    reference: str
+    phone_number: str | None = None
+    description: str | None = None
+    refs: tuple[Ref, ...] = ()
+
+    def ref(self, kind: str) -> str | None:
+        return next((r.value for r in self.refs if r.kind == kind), None)
+
+
+# --- what submit() can answer -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The upstream took it; the outcome arrives later (callback or query)."""
+
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The upstream answered and said no: nothing will happen. Carries the upstream's code."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """The request surely never reached the upstream (connection refused, DNS, TLS, OAuth)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """It may have reached the upstream and we do not know what happened. Never a failure."""
+
+    reason: str
+    timed_out: bool = False
+
+
+SubmitResult = Accepted | Refused | NotSent | Unknown
+
+
+# --- what the upstream reports later ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decided result. `settles` marks evidence of money (receipt, amount) to be checked;
+    a status-only answer (e.g. STK Query) completes without it and is enriched later."""
+
+    status: PaymentStatus
+    result_code: str | None = None
+    result_desc: str | None = None
+    receipt: str | None = None
+    amount: int | None = None  # minor units the upstream says moved
+    transaction_date: datetime | None = None
+    settles: bool = False
+    problems: tuple[str, ...] = ()  # why the evidence could not be read (e.g. "Amount 'x'")
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StillPending:
+    """Asked, and the upstream has not decided yet."""
+
+
+QueryResult = Outcome | StillPending | Refused | NotSent | Unknown
+
+
+@dataclass(frozen=True)
+class ProcessorEvent:
+    """A parsed callback: the refs that find its transaction, and what it reports."""
+
+    refs: tuple[Ref, ...]
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CallbackRejected(ValueError):
+    """The body is not a callback of that kind; the reason is safe to show and store."""
+
+
+class NoAccount(LookupError):
+    """The tenant has no account able to carry this transaction type."""
+
+
+class Processor(Protocol):
+    """A payment rail. Implementations own all talk with their upstream."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def method_types(self) -> Mapping[str, str]:
+        """payment_method_type (the API's word) -> transaction_type (the lifecycle's word)."""
+        ...
+
+    @property
+    def callback_kinds(self) -> frozenset[str]:
+        """The <kind>s of /webhooks/…/<token>/<kind> that parse_callback understands."""
+        ...
+
+    def account_for(self, tenant_id: str, transaction_type: str) -> str:
+        """The id of the tenant's account for this type; raises NoAccount."""
+        ...
+
+    def submit(self, operation: Operation) -> SubmitResult: ...
+
+    def query(self, operation: Operation) -> QueryResult: ...
+
+    def parse_callback(self, kind: str, raw: bytes) -> ProcessorEvent:
+        """Parse a raw callback body; raises CallbackRejected for anything else."""
+        ...
+
+    def answer(self, kind: str, verdict: str) -> dict[str, Any]:
+        """The body the upstream expects back for a callback of `kind`."""
+        ...
+
+    def health(self) -> Health: ...

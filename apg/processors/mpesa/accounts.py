@@ -1,0 +1,167 @@
+"""A tenant's M-Pesa accounts: environment, shortcode and kind, encrypted Daraja secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from apg.crypto import KEYGEN_COMMAND, SecretBox
+from apg.dbtypes import UTCDateTime, new_id
+from apg.extensions import db
+
+ENVIRONMENTS = ("emulator", "sandbox", "production")
+KINDS = ("paybill", "till", "b2c", "b2b")
+# Kinds that can take an STK Push (Lipa na M-Pesa Online): they need a passkey.
+STK_KINDS = ("paybill", "till")
+
+
+class MpesaAccount(db.Model):  # type: ignore[name-defined]
+    """One Daraja app + shortcode of a tenant. Secrets are Fernet ciphertext."""
+
+    __tablename__ = "mpesa_accounts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    environment: Mapped[str] = mapped_column(String(16))  # emulator | sandbox | production
+    base_url: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    shortcode: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(8))  # paybill | till | b2c | b2b
+    store_number: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    consumer_key_enc: Mapped[str] = mapped_column(String(512))
+    consumer_secret_enc: Mapped[str] = mapped_column(String(512))
+    passkey_enc: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    initiator_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    initiator_password_enc: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Shortcode:
+    """How a shortcode appears in an STK Push (derived, never asked of merchants)."""
+
+    business_short_code: str
+    party_b: str
+    transaction_type: str
+
+    @classmethod
+    def for_kind(cls, kind: str, shortcode: str, store_number: str | None) -> Shortcode:
+        if kind == "till":
+            if not store_number:
+                raise ValueError("a till needs its store number")
+            return cls(store_number, shortcode, "CustomerBuyGoodsOnline")
+        return cls(shortcode, shortcode, "CustomerPayBillOnline")
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    environment: str
+    shortcode: str
+    kind: str
+    consumer_key: str
+    consumer_secret: str
+    passkey: str | None = None
+    store_number: str | None = None
+    base_url: str | None = None
+    initiator_name: str | None = None
+    initiator_password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"NewAccount({self.environment}, {self.kind} {self.shortcode})"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Decrypted; lives only in memory, never logged (the repr hides every secret)."""
+
+    account_id: str
+    base_url: str
+    shortcode: Shortcode
+    consumer_key: str
+    consumer_secret: str
+    passkey: str | None
+    initiator_name: str | None = None
+    initiator_password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials({self.account_id}, {self.base_url}, {self.shortcode})"
+
+
+def add_account(tenant_id: str, new: NewAccount, box: SecretBox, now: datetime) -> MpesaAccount:
+    """Add an account to the session (the caller commits). Raises ValueError naming the fault."""
+    check(new, box)
+    account = MpesaAccount(
+        id=new_id("mpa"),
+        tenant_id=tenant_id,
+        environment=new.environment,
+        base_url=new.base_url,
+        shortcode=new.shortcode,
+        kind=new.kind,
+        store_number=new.store_number,
+        consumer_key_enc=box.encrypt(new.consumer_key),
+        consumer_secret_enc=box.encrypt(new.consumer_secret),
+        passkey_enc=box.encrypt(new.passkey) if new.passkey else None,
+        initiator_name=new.initiator_name,
+        initiator_password_enc=(
+            box.encrypt(new.initiator_password) if new.initiator_password else None
+        ),
+        created_at=now,
+    )
+    db.session.add(account)
+    return account
+
+
+def check(new: NewAccount, box: SecretBox) -> None:
+    if new.environment not in ENVIRONMENTS:
+        raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    if new.environment != "emulator" and box.is_development_key:
+        raise ValueError(
+            f"refusing to store {new.environment} credentials under the public development"
+            f" encryption key: set APG_ENCRYPTION_KEY first (make one with: {KEYGEN_COMMAND})"
+        )
+    if new.kind not in KINDS:
+        raise ValueError(f"shortcode kind must be one of {', '.join(KINDS)}")
+    if not new.shortcode.isdigit() or not 5 <= len(new.shortcode) <= 7:
+        raise ValueError("shortcode must be 5-7 digits")
+    if new.kind == "till" and not (new.store_number or "").isdigit():
+        raise ValueError("a till needs its store number (digits)")
+    if not (new.consumer_key and new.consumer_secret):
+        raise ValueError("consumer key and consumer secret are required")
+    if new.kind in STK_KINDS and not new.passkey:
+        raise ValueError(f"a {new.kind} needs its Lipa na M-Pesa passkey")
+
+
+def stk_account_id(tenant_id: str) -> str | None:
+    """The tenant's oldest account that can take an STK Push."""
+    return db.session.execute(
+        select(MpesaAccount.id)
+        .where(MpesaAccount.tenant_id == tenant_id, MpesaAccount.kind.in_(STK_KINDS))
+        .order_by(MpesaAccount.created_at, MpesaAccount.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def load_credentials(account_id: str, box: SecretBox, base_url_for: dict[str, str]) -> Credentials:
+    """Decrypted credentials, read in a short session of their own so that a processor calling
+    Daraja next holds no transaction (nor pooled connection) of the caller's open."""
+    with Session(db.engine) as session:
+        row = session.get(MpesaAccount, account_id)
+        if row is None:
+            raise LookupError(f"no M-Pesa account {account_id}")
+        session.expunge(row)
+
+    def secret(value: str | None) -> str | None:
+        return box.decrypt(value) if value else None
+
+    return Credentials(
+        account_id=row.id,
+        base_url=row.base_url or base_url_for[row.environment],
+        shortcode=Shortcode.for_kind(row.kind, row.shortcode, row.store_number),
+        consumer_key=box.decrypt(row.consumer_key_enc),
+        consumer_secret=box.decrypt(row.consumer_secret_enc),
+        passkey=secret(row.passkey_enc),
+        initiator_name=row.initiator_name,
+        initiator_password=secret(row.initiator_password_enc),
+    )

@@ -1,0 +1,1 @@
+"""One module per Daraja product: payload builder, callback parser, result-code table."""
