@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -40,40 +38,3 @@ def make_token_store(
         )
         return RedisTokenStore(client, box, clock=clock)
     return DatabaseTokenStore(engine, box, clock=clock)
-
-
-# --- Transitional: the old per-process cache, until client.py, processor.py and create_app
-# use TokenStore. Delete this block in the commit that switches them.
-
-
-class TokenCache(Protocol):
-    def get(self, key: str) -> CachedToken | None: ...
-
-    def put(self, key: str, token: CachedToken) -> None: ...
-
-    def discard(self, key: str, value: str) -> None: ...
-
-    def lock(self, key: str) -> threading.Lock: ...
-
-
-class InMemoryTokenCache:
-    def __init__(self) -> None:
-        self._tokens: dict[str, CachedToken] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: str) -> CachedToken | None:
-        return self._tokens.get(key)
-
-    def put(self, key: str, token: CachedToken) -> None:
-        self._tokens[key] = token
-
-    def discard(self, key: str, value: str) -> None:
-        with self._guard:
-            current = self._tokens.get(key)
-            if current is not None and current.value == value:
-                del self._tokens[key]
-
-    def lock(self, key: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
