@@ -18,8 +18,10 @@ from apg.api.schemas import (
     PaymentSchema,
 )
 from apg.errors import register_serializer
+from apg.payments import queries
 from apg.payments.models import PaymentTransaction
-from apg.payments.service import NewPayment, Page, PaymentFilter
+from apg.payments.queries import Page, PaymentFilter
+from apg.payments.service import NewPayment
 from apg.services import services
 
 blp = Blueprint(
@@ -34,7 +36,7 @@ register_serializer(PaymentTransaction, PaymentSchema().dump)
 
 def existing_payment(tenant_id: str, key: str, since: datetime) -> tuple[str, int] | None:
     """What a request that died after recording its payment left behind: that payment."""
-    txn = services().payments.by_idempotency_key(tenant_id, key, since)
+    txn = queries.by_idempotency_key(tenant_id, key, since)
     return None if txn is None else (json.dumps(PaymentSchema().dump(txn)), 200)
 
 
@@ -55,7 +57,7 @@ def create_payment(data: dict[str, Any]) -> PaymentTransaction:
 @blp.errors(400, 404)
 def list_payments(query: dict[str, Any]) -> Page:
     """List payments, newest first, with cursor pagination and filters."""
-    return services().payments.list(g.tenant.id, PaymentFilter(**query))
+    return queries.list_payments(g.tenant.id, PaymentFilter(**query))
 
 
 @blp.route("/<payment_id>", methods=["GET"])
@@ -66,7 +68,7 @@ def get_payment(query: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Fetch one payment; `?refresh=true` asks M-Pesa when it is still processing."""
     if query["refresh"]:
         return services().payments.refresh(g.tenant.id, payment_id)
-    return services().payments.get(g.tenant.id, payment_id)
+    return queries.get_payment(g.tenant.id, payment_id)
 
 
 @blp.route("/<payment_id>/events", methods=["GET"])
@@ -74,4 +76,4 @@ def get_payment(query: dict[str, Any], payment_id: str) -> PaymentTransaction:
 @blp.errors(404)
 def list_payment_events(payment_id: str) -> dict[str, Any]:
     """The payment's audit trail: every transition, enrichment and conflict, oldest first."""
-    return {"data": services().payments.events_of(g.tenant.id, payment_id)}
+    return {"data": queries.events_of(g.tenant.id, payment_id)}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from apg.clock import Clock
@@ -16,7 +16,6 @@ from apg.dbtypes import new_id
 from apg.errors import (
     APGError,
     InvalidRequestError,
-    NotFoundError,
     OutcomeUnknownError,
     PaymentFailedError,
     UpstreamRejectedError,
@@ -24,11 +23,10 @@ from apg.errors import (
     UpstreamUnavailableError,
 )
 from apg.extensions import db
-from apg.payments import ports, transitions
+from apg.payments import ports, queries, transitions
 from apg.payments.events import EventApplier
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import (
-    PaymentEvent,
     PaymentMethod,
     PaymentTransaction,
     ProcessorReference,
@@ -49,22 +47,6 @@ class NewPayment:
     customer_id: str | None = None
     metadata: dict[str, Any] | None = None
     payment_method_type: str = "mpesa_stk"
-
-
-@dataclass(frozen=True)
-class PaymentFilter:
-    limit: int = 20
-    starting_after: str | None = None
-    status: str | None = None
-    reference: str | None = None
-    created_gte: datetime | None = None
-    created_lt: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    data: list[PaymentTransaction] = field(default_factory=list)
-    has_more: bool = False
 
 
 class Payments:
@@ -108,48 +90,9 @@ class Payments:
             self._mark_unknown(txn, "internal error after the upstream call")
             raise OutcomeUnknownError(payment=txn) from exc
 
-    def get(self, tenant_id: str, payment_id: str) -> PaymentTransaction:
-        payment = db.session.execute(
-            select(PaymentTransaction).where(
-                PaymentTransaction.id == payment_id, PaymentTransaction.tenant_id == tenant_id
-            )
-        ).scalar_one_or_none()
-        if payment is None:
-            raise NotFoundError(f"No such payment: {payment_id!r}.", param="id")
-        return payment
-
-    def by_idempotency_key(
-        self, tenant_id: str, key: str, since: datetime
-    ) -> PaymentTransaction | None:
-        """The payment a request with this key recorded, if any, since the key was claimed
-        (a key may be reused once it expires, so older payments with it do not count)."""
-        return (
-            db.session.execute(
-                select(PaymentTransaction)
-                .where(
-                    PaymentTransaction.tenant_id == tenant_id,
-                    PaymentTransaction.idempotency_key == key,
-                    PaymentTransaction.created_at >= since,
-                )
-                .order_by(PaymentTransaction.created_at.desc())
-            )
-            .scalars()
-            .first()
-        )
-
-    def events_of(self, tenant_id: str, payment_id: str) -> list[PaymentEvent]:
-        txn = self.get(tenant_id, payment_id)
-        return list(
-            db.session.execute(
-                select(PaymentEvent)
-                .where(PaymentEvent.payment_id == txn.id)
-                .order_by(PaymentEvent.id)
-            ).scalars()
-        )
-
     def refresh(self, tenant_id: str, payment_id: str) -> PaymentTransaction:
         """Ask the upstream when still processing, and apply a decided answer."""
-        txn = self.get(tenant_id, payment_id)
+        txn = queries.get_payment(tenant_id, payment_id)
         if txn.status != PaymentStatus.PROCESSING:
             return txn
         processor = self.registry.get(txn.processor)
@@ -169,36 +112,6 @@ class Payments:
             case ports.Unknown(reason=reason):
                 raise UpstreamTimeoutError(reason)
         return txn
-
-    def list(self, tenant_id: str, f: PaymentFilter) -> Page:
-        """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
-        query = select(PaymentTransaction).where(PaymentTransaction.tenant_id == tenant_id)
-        if f.starting_after:
-            try:
-                anchor = self.get(tenant_id, f.starting_after)
-            except NotFoundError as exc:
-                exc.param = "starting_after"
-                raise
-            query = query.where(
-                or_(
-                    PaymentTransaction.created_at < anchor.created_at,
-                    and_(
-                        PaymentTransaction.created_at == anchor.created_at,
-                        PaymentTransaction.id < anchor.id,
-                    ),
-                )
-            )
-        if f.status:
-            query = query.where(PaymentTransaction.status == f.status)
-        if f.reference:
-            query = query.where(PaymentTransaction.reference == f.reference)
-        if f.created_gte:
-            query = query.where(PaymentTransaction.created_at >= f.created_gte)
-        if f.created_lt:
-            query = query.where(PaymentTransaction.created_at < f.created_lt)
-        query = query.order_by(PaymentTransaction.created_at.desc(), PaymentTransaction.id.desc())
-        rows = list(db.session.execute(query.limit(f.limit + 1)).scalars())
-        return Page(data=rows[: f.limit], has_more=len(rows) > f.limit)
 
     # --- recording ------------------------------------------------------------------------
 

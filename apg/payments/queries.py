@@ -1,0 +1,97 @@
+"""Reading payments: one, a page, by Idempotency-Key, and the audit trail. Tenant-scoped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from apg.errors import NotFoundError
+from apg.extensions import db
+from apg.payments.models import PaymentEvent, PaymentTransaction
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    limit: int = 20
+    starting_after: str | None = None
+    status: str | None = None
+    reference: str | None = None
+    created_gte: datetime | None = None
+    created_lt: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[PaymentTransaction] = field(default_factory=list)
+    has_more: bool = False
+
+
+def get_payment(tenant_id: str, payment_id: str) -> PaymentTransaction:
+    payment = db.session.execute(
+        select(PaymentTransaction).where(
+            PaymentTransaction.id == payment_id, PaymentTransaction.tenant_id == tenant_id
+        )
+    ).scalar_one_or_none()
+    if payment is None:
+        raise NotFoundError(f"No such payment: {payment_id!r}.", param="id")
+    return payment
+
+
+def by_idempotency_key(tenant_id: str, key: str, since: datetime) -> PaymentTransaction | None:
+    """The payment a request with this key recorded, if any, since the key was claimed
+    (a key may be reused once it expires, so older payments with it do not count)."""
+    return (
+        db.session.execute(
+            select(PaymentTransaction)
+            .where(
+                PaymentTransaction.tenant_id == tenant_id,
+                PaymentTransaction.idempotency_key == key,
+                PaymentTransaction.created_at >= since,
+            )
+            .order_by(PaymentTransaction.created_at.desc())
+        )
+        .scalars()
+        .first()
+    )
+
+
+def events_of(tenant_id: str, payment_id: str) -> list[PaymentEvent]:
+    txn = get_payment(tenant_id, payment_id)
+    return list(
+        db.session.execute(
+            select(PaymentEvent).where(PaymentEvent.payment_id == txn.id).order_by(PaymentEvent.id)
+        ).scalars()
+    )
+
+
+def list_payments(tenant_id: str, f: PaymentFilter) -> Page:
+    """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
+    query = select(PaymentTransaction).where(PaymentTransaction.tenant_id == tenant_id)
+    if f.starting_after:
+        try:
+            anchor = get_payment(tenant_id, f.starting_after)
+        except NotFoundError as exc:
+            exc.param = "starting_after"
+            raise
+        query = query.where(
+            or_(
+                PaymentTransaction.created_at < anchor.created_at,
+                and_(
+                    PaymentTransaction.created_at == anchor.created_at,
+                    PaymentTransaction.id < anchor.id,
+                ),
+            )
+        )
+    if f.status:
+        query = query.where(PaymentTransaction.status == f.status)
+    if f.reference:
+        query = query.where(PaymentTransaction.reference == f.reference)
+    if f.created_gte:
+        query = query.where(PaymentTransaction.created_at >= f.created_gte)
+    if f.created_lt:
+        query = query.where(PaymentTransaction.created_at < f.created_lt)
+    query = query.order_by(PaymentTransaction.created_at.desc(), PaymentTransaction.id.desc())
+    rows = list(db.session.execute(query.limit(f.limit + 1)).scalars())
+    return Page(data=rows[: f.limit], has_more=len(rows) > f.limit)
