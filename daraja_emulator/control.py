@@ -29,8 +29,9 @@ def list_pushes() -> Response:
     emulator = current_emulator()
     phone, now = request.args.get("phone"), emulator.clock()
     pushes = [t for t in emulator.state.transactions() if isinstance(t, StkPush)]
-    chosen = [p for p in pushes if phone is None or p.request.phone_number == phone]
-    return jsonify([push.describe(now) for push in chosen])
+    keys = [p.key for p in pushes if phone is None or p.request.phone_number == phone]
+    views = [emulator.state.describe(key, now) for key in keys]  # each under the state lock
+    return jsonify([view for view in views if view is not None])
 
 
 @blueprint.get("/stkpush/<checkout_request_id>")

@@ -1,5 +1,4 @@
-"""Scripted processrequest faults: throttling and gateway pages that refuse a push, and broken
-or late answers to a push that was accepted all the same (API.md §13; NOTES.md "Faults")."""
+"""Scripted processrequest faults: refusals before acceptance, broken or late answers after it."""
 
 from __future__ import annotations
 
