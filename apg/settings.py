@@ -9,8 +9,9 @@ from typing import Any
 @dataclass(frozen=True)
 class AppSettings:
     env: str = "development"  # development | production
-    database_url: str = "sqlite:///apg.db"  # relative SQLite paths live in instance/
-    redis_url: str | None = None  # set: OAuth tokens are shared through Redis, not the database
+    # URLs may carry passwords: kept out of repr like every other secret.
+    database_url: str = field(default="sqlite:///apg.db", repr=False)  # relative: in instance/
+    redis_url: str | None = field(default=None, repr=False)  # set: tokens shared through Redis
 
 
 @dataclass(frozen=True)

@@ -145,13 +145,15 @@ SECRETS = {
     "MPESA_CONSUMER_KEY": "ck-do-not-print",
     "MPESA_CONSUMER_SECRET": "cs-do-not-print",
     "MPESA_PASSKEY": "pk-do-not-print",
+    "DATABASE_URL": "postgresql://apg:db-password-do-not-print@db/apg",
+    "REDIS_URL": "redis://:redis-password-do-not-print@cache:6379/0",
 }
 
 
 def test_settings_reprs_hide_secrets_and_show_the_rest(tmp_path: Path) -> None:
     env = {**SECRETS, "MPESA_SHORTCODE": "600100"}
     settings = load_settings(environ=env, path=write(tmp_path, ""))
-    parts = (settings, settings.security, settings.default_tenant)
+    parts = (settings, settings.app, settings.security, settings.default_tenant)
     shown = " ".join(show(part) for part in parts for show in (repr, str))
     for secret in SECRETS.values():
         assert secret not in shown
