@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from apg import onboarding
+from apg.payments.lifecycle import PaymentStatus
 from apg.processors.mpesa.accounts import ENVIRONMENTS, KINDS, NewAccount
 from apg.services import services
 
@@ -113,3 +114,16 @@ def bootstrap() -> None:
 def sweep_callbacks() -> None:
     """Apply stored callbacks whose payment now exists; retry any that died mid-processing."""
     click.echo(json.dumps(services().inbox.sweep()))
+
+
+@apg_cli.command("resolve-payment")
+@click.option("--payment", "payment_id", required=True)
+@click.option("--status", type=click.Choice(["completed", "failed"]), required=True)
+@click.option("--note", required=True, help="Why: what the evidence showed (kept in the audit)")
+def resolve_payment(payment_id: str, status: str, note: str) -> None:
+    """An operator's decision on a payment in review; prints {"id", "status"}."""
+    try:
+        txn = services().payments.resolve(payment_id, PaymentStatus(status), note)
+    except (LookupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps({"id": txn.id, "status": txn.status}))

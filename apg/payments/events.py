@@ -31,17 +31,20 @@ class EventApplier:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    def apply_event(self, tenant_id: str, processor: str, event: ports.ProcessorEvent) -> str:
+    def apply_event(
+        self, tenant_id: str, processor: str, event: ports.ProcessorEvent
+    ) -> tuple[str, str | None]:
         """Find the tenant's transaction by any of the event's refs and apply its outcome.
 
-        Joins the caller's transaction; the caller commits with its own rows.
+        Returns (verdict, transaction id or None). Joins the caller's transaction; the caller
+        commits with its own rows.
         """
         txn = self.find(tenant_id, processor, event.refs)
         if txn is None:
-            return Verdict.UNMATCHED
+            return Verdict.UNMATCHED, None
         if event.outcome is None:
-            return Verdict.DUPLICATE
-        return self.apply_outcome(txn, event.outcome, source="callback")
+            return Verdict.DUPLICATE, txn.id
+        return self.apply_outcome(txn, event.outcome, source="callback"), txn.id
 
     def find(
         self, tenant_id: str, processor: str, refs: tuple[ports.Ref, ...]

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from apg.clock import Clock
 from apg.dbtypes import new_id
 from apg.errors import (
@@ -26,6 +23,7 @@ from apg.extensions import db
 from apg.payments import ports, queries, transitions
 from apg.payments.events import EventApplier
 from apg.payments.lifecycle import PaymentStatus
+from apg.payments.methods import payment_method
 from apg.payments.models import (
     PaymentMethod,
     PaymentTransaction,
@@ -75,19 +73,19 @@ class Payments:
             account_id = processor.account_for(tenant_id, transaction_type)
         except ports.NoAccount as exc:
             raise InvalidRequestError(str(exc), code="no_account") from exc
-        method = self._payment_method(tenant_id, new.phone_number, new.customer_id)
+        method = payment_method(tenant_id, new.phone_number, new.customer_id, self.clock.now())
         txn = self._record_pending(
             tenant_id, new, method, processor.name, transaction_type, account_id, idempotency_key
         )
-        answer = processor.submit(operation_of(txn, refs=()))  # new: no refs, no lazy load
         try:
+            answer = processor.submit(operation_of(txn, refs=()))  # new: no refs, no lazy load
             return self._record_answer(txn, answer)
         except APGError:
             raise
         except Exception as exc:  # the push may have gone out: never release, never fail it
             db.session.rollback()
-            log.exception("payment %s: recording the upstream answer failed", txn.id)
-            self._mark_unknown(txn, "internal error after the upstream call")
+            log.exception("payment %s: submitting or recording the answer failed", txn.id)
+            self._mark_unknown(txn, "internal error while submitting")
             raise OutcomeUnknownError(payment=txn) from exc
 
     def refresh(self, tenant_id: str, payment_id: str) -> PaymentTransaction:
@@ -123,8 +121,7 @@ class Payments:
                     db.session.add(_reference(txn, ref, now))
                 transitions.transition(txn, PaymentStatus.PROCESSING, source="api", now=now)
                 db.session.commit()
-                for listener in self.refs_listeners:
-                    listener(txn)
+                self._tell_listeners(txn)
                 return txn
             case ports.Refused(code=code, message=message):
                 self._fail(txn, code, message, reason="refused by the processor")
@@ -136,6 +133,39 @@ class Payments:
                 self._mark_unknown(txn, reason)
                 raise OutcomeUnknownError(payment=txn, status=504 if timed_out else 502)
         raise TypeError(f"not a submit result: {answer!r}")
+
+    def _tell_listeners(self, txn: PaymentTransaction) -> None:
+        """The payment is safely recorded: a listener's failure must not turn it into an error
+        (whatever it missed, the callback sweep picks up)."""
+        for listener in self.refs_listeners:
+            try:
+                listener(txn)
+            except Exception:
+                db.session.rollback()
+                log.exception("payment %s: a refs listener failed", txn.id)
+
+    def resolve(self, payment_id: str, status: PaymentStatus, note: str) -> PaymentTransaction:
+        """An operator's decision on a payment in review (completed or failed), audited."""
+        txn = db.session.get(PaymentTransaction, payment_id)
+        if txn is None:
+            raise LookupError(f"no payment {payment_id}")
+        if txn.status != PaymentStatus.REVIEW:
+            raise ValueError(f"payment {payment_id} is {txn.status}, not in review")
+        moved = transitions.transition(
+            txn,
+            status,
+            source="ops",
+            now=self.clock.now(),
+            fields={"status_reason": f"resolved by an operator: {note}"[:255]},
+            detail={"note": note},
+            operator=True,
+        )
+        if not moved:
+            raise ValueError(
+                f"payment {payment_id} is {txn.status}; an operator cannot make it {status}"
+            )
+        db.session.commit()
+        return txn
 
     def _fail(
         self, txn: PaymentTransaction, code: str | None, desc: str | None, reason: str
@@ -178,37 +208,6 @@ class Payments:
                 param="amount",
                 code="amount_out_of_range",
             )
-
-    def _payment_method(self, tenant_id: str, phone: str, customer_id: str | None) -> PaymentMethod:
-        def find() -> PaymentMethod | None:
-            return db.session.execute(
-                select(PaymentMethod).where(
-                    PaymentMethod.tenant_id == tenant_id,
-                    PaymentMethod.type == "mpesa",
-                    PaymentMethod.phone_number == phone,
-                )
-            ).scalar_one_or_none()
-
-        method = find()
-        if method is not None:
-            return method
-        method = PaymentMethod(
-            id=new_id("pm"),
-            tenant_id=tenant_id,
-            type="mpesa",
-            phone_number=phone,
-            customer_id=customer_id,
-            created_at=self.clock.now(),
-        )
-        try:  # a concurrent first payment may create it too: the unique constraint decides
-            with db.session.begin_nested():
-                db.session.add(method)
-        except IntegrityError:
-            existing = find()
-            if existing is None:
-                raise
-            return existing
-        return method
 
     def _record_pending(
         self,

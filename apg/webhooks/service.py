@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from apg.clock import Clock
 from apg.errors import APGError, InvalidRequestError, NotFoundError
@@ -84,11 +84,32 @@ class Inbox:
         if event.refs:
             row.ref_kind, row.ref_value = event.refs[0].kind, event.refs[0].value
         assert row.tenant_id is not None
-        verdict = self.events.apply_event(row.tenant_id, row.processor, event)
-        if verdict != Verdict.UNMATCHED:
-            txn = self.events.find(row.tenant_id, row.processor, event.refs)
-            row.payment_id = txn.id if txn else None
-        return self._finish(row, verdict)
+        verdict, row.payment_id = self.events.apply_event(row.tenant_id, row.processor, event)
+        self._finish(row, verdict)
+        if verdict == Verdict.UNMATCHED and self.events.find(
+            row.tenant_id, row.processor, event.refs
+        ):
+            # Its transaction committed between our look and our commit, and its listener may
+            # have looked for unmatched rows before ours was committed: one of us must apply it.
+            return self.retry_unmatched(row)
+        return verdict
+
+    def retry_unmatched(self, row: InboundCallback) -> str:
+        """Process an unmatched row again, unless another worker already took it."""
+        taken = db.session.execute(
+            update(InboundCallback)
+            .where(
+                InboundCallback.id == row.id,
+                InboundCallback.outcome == CallbackOutcome.UNMATCHED,
+            )
+            .values(outcome=CallbackOutcome.RECEIVED)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            db.session.refresh(row)
+            return row.outcome
+        return self.process(row)
 
     def apply_waiting(self, txn: PaymentTransaction) -> None:
         """Callbacks that arrived before `txn` recorded its refs are applied now."""
@@ -105,7 +126,7 @@ class Inbox:
         ).scalars()
         for row in list(waiting):
             log.info("applying callback %s that arrived before payment %s", row.id, txn.id)
-            self.process(row)
+            self.retry_unmatched(row)
 
     def sweep(self) -> dict[str, int]:
         """Apply unmatched callbacks whose transaction now exists, and retry rows that died
@@ -128,7 +149,8 @@ class Inbox:
         counts = {"applied": 0, "still_unmatched": 0}
         for query in (matched, stale):
             for row in list(db.session.execute(query.order_by(InboundCallback.id)).scalars()):
-                verdict = self.process(row)
+                unmatched = row.outcome == CallbackOutcome.UNMATCHED
+                verdict = self.retry_unmatched(row) if unmatched else self.process(row)
                 counts[
                     "applied" if verdict != CallbackOutcome.UNMATCHED else "still_unmatched"
                 ] += 1

@@ -88,3 +88,31 @@ def test_real_credentials_are_refused_under_the_development_key() -> None:
             check(make_account(environment=environment), dev_box)
         assert KEYGEN_COMMAND in str(info.value)
     check(make_account(environment="emulator"), dev_box)  # the emulator's keys are public
+
+
+def test_an_operator_resolves_a_payment_in_review_with_an_audited_note(
+    app: Flask, client: FlaskClient, tenant: tuple[str, str], api_headers: dict[str, str]
+) -> None:
+    from tests.support.factories import make_payment
+
+    in_review = make_payment(app, tenant[0], status="review")
+    code, output = run(
+        app, "resolve-payment", "--payment", in_review, "--status", "completed", "--note", "paid"
+    )
+    assert code == 0, output
+    assert json.loads(output) == {"id": in_review, "status": "completed"}
+    events = client.get(f"/api/v1/payments/{in_review}/events", headers=api_headers).json["data"]
+    assert (events[-1]["source"], events[-1]["detail"]) == ("ops", {"note": "paid"})
+
+    processing = make_payment(app, tenant[0], status="processing")
+    for target in ("completed", "failed"):  # only review is an operator's to settle
+        assert (
+            run(app, "resolve-payment", "--payment", processing, "--status", target, "--note", "x")[
+                0
+            ]
+            == 2
+        )
+    assert (
+        run(app, "resolve-payment", "--payment", "pay_nope", "--status", "failed", "--note", "x")[0]
+        == 2
+    )

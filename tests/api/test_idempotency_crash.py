@@ -85,3 +85,21 @@ def test_after_the_lease_a_dead_workers_key_resolves_to_its_payment(
     assert retry.status_code == 200
     assert (retry.json["id"], retry.headers["Idempotent-Replayed"]) == (payment_id, "true")
     assert pushes_sent(emulator) == 0
+
+
+def test_a_crash_inside_the_processor_leaves_the_payment_unknown_not_pending(
+    app: Flask,
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    processor = app.extensions["apg"].processors.get("mpesa")
+
+    def crash(operation: Any) -> Any:
+        raise RuntimeError("a bug after the request may have left")
+
+    monkeypatch.setattr(processor, "submit", crash)
+    response = post(client, api_headers, "crash-3")
+    assert (response.status_code, response.json["error"]["code"]) == (502, "outcome_unknown")
+    assert response.json["error"]["payment"]["status"] == "unknown"
+    assert post(client, api_headers, "crash-3").headers["Idempotent-Replayed"] == "true"
