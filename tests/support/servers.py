@@ -5,9 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+T = TypeVar("T")
 
 
 class LiveServer:
@@ -129,3 +132,18 @@ class ScriptedDaraja:
         for client in self._held:
             client.close()
         self._sock.close()
+
+
+def together(count: int, action: Callable[[int], T]) -> list[T]:
+    """Run action(0) … action(count - 1) in `count` threads released by one barrier, so the
+    requests they make reach a server at the same instant. Their results, in order; an
+    exception in any thread is raised here."""
+    start = threading.Barrier(count)
+
+    def run(index: int) -> T:
+        start.wait(timeout=30)
+        return action(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(run, index) for index in range(count)]
+        return [future.result(timeout=60) for future in futures]
