@@ -60,22 +60,27 @@ def transition(
 def enrich(txn: PaymentTransaction, fields: dict[str, Any], *, source: str, now: datetime) -> bool:
     """Fill fields that are still empty (e.g. the receipt after a query completed the payment).
 
-    Never overwrites, never changes the status. Returns True when anything was filled.
+    Never overwrites, never changes the status. Returns True only when this call filled
+    something (a concurrent enrichment that got there first is re-read, not counted twice).
     """
-    missing = {k: v for k, v in fields.items() if v is not None and getattr(txn, k) is None}
-    if not missing:
-        return False
-    conditions = [getattr(PaymentTransaction, k).is_(None) for k in missing]
-    db.session.execute(
-        update(PaymentTransaction)
-        .where(PaymentTransaction.id == txn.id, *conditions)
-        .values(**missing, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(txn)
-    _audit(txn, "enrichment", PaymentStatus(txn.status), source, {"filled": sorted(missing)}, now)
-    db.session.flush()
-    return True
+    for _ in range(MAX_ATTEMPTS):
+        missing = {k: v for k, v in fields.items() if v is not None and getattr(txn, k) is None}
+        if not missing:
+            return False
+        conditions = [getattr(PaymentTransaction, k).is_(None) for k in missing]
+        filled = db.session.execute(
+            update(PaymentTransaction)
+            .where(PaymentTransaction.id == txn.id, *conditions)
+            .values(**missing, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(txn)
+        if filled.rowcount == 1:  # type: ignore[attr-defined]
+            detail = {"filled": sorted(missing)}
+            _audit(txn, "enrichment", PaymentStatus(txn.status), source, detail, now)
+            db.session.flush()
+            return True
+    return False
 
 
 def record_conflict(

@@ -15,7 +15,6 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier as ProcessBarrier
 from typing import Any
 
-import pytest
 import requests
 from flask import Flask
 from sqlalchemy import func, select
@@ -29,10 +28,6 @@ from tests.support.servers import LiveServer, together
 THREADS = 8
 PROCESSES = 6
 ROUNDS = 5  # callback-versus-refresh races per test: a lost update needs only one bad round
-ENRICH_RACE = (
-    "transitions.enrich() ignores its UPDATE's rowcount: callbacks that read the receipt as "
-    "still empty each write an enrichment event and answer `enriched`, though only one filled it"
-)
 
 
 def post_payment_from_process(
@@ -236,14 +231,10 @@ def test_concurrent_callbacks_after_a_refresh_enrich_the_payment_once(
     gateway_server: LiveServer,
     tenant: tuple[str, str],
     emulator_control: EmulatorControl,
-    request: pytest.FixtureRequest,
 ) -> None:
     """SQLite and PostgreSQL: the query completed the payment without a receipt; then copies
     of the callback race to fill it in. One enriches, the others are duplicates. On SQLite the
     callbacks' writes mostly queue behind one another, so it is PostgreSQL that races here."""
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            request.applymarker(pytest.mark.xfail(strict=True, reason=ENRICH_RACE))
     for round_ in range(ROUNDS):
         race = decided_without_callback(gateway_server, tenant, emulator_control, round_)
         queried = race.payment(refresh="true")  # STK Query: completed, no receipt yet
