@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from apg import create_app
 from apg.extensions import db
+from apg.webhooks.models import InboundCallback
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:
@@ -33,3 +38,55 @@ def test_schema_comes_from_migrations(app: Flask) -> None:
         "inbound_callbacks",
         "idempotency_keys",
     } <= tables
+
+
+def test_0003_carries_existing_rows_over(tmp_path: Path) -> None:
+    """A database that ran the STK spine upgrades with its data: credentials become accounts,
+    Daraja ids become references, callback bodies become bytes (SQLite, its own file)."""
+    app = create_app({"app.database_url": f"sqlite:///{tmp_path / 'old.db'}"})
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002")
+        with db.engine.begin() as conn:
+            for statement in OLD_ROWS:
+                conn.execute(text(statement), {"body": '{"a": 1}'})
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            rows = {
+                query: conn.execute(text(query)).all()
+                for query in (
+                    "SELECT id, kind, shortcode FROM mpesa_accounts",
+                    "SELECT kind, value FROM processor_references ORDER BY kind",
+                    "SELECT account_id, receipt, transaction_type FROM payment_transactions",
+                    "SELECT kind FROM payment_events",
+                    "SELECT body_size, ref_value FROM inbound_callbacks",
+                )
+            }
+        assert list(rows.values()) == [
+            [("mpc_1", "paybill", "174379")],
+            [("checkout_request_id", "ws_CO_1"), ("merchant_request_id", "m-1")],
+            [("mpc_1", "UKN1ABCDEF", "stk_push")],
+            [("created",)],
+            [(8, "ws_CO_1")],
+        ]
+        assert bytes(db.session.get(InboundCallback, 1).raw_body) == b'{"a": 1}'
+        db.session.remove()
+        db.engine.dispose()
+
+
+T0 = "'2026-01-01 00:00:00'"
+OLD_ROWS = [
+    f"INSERT INTO tenants VALUES ('ten_1', 'T', 'ab', {T0})",
+    "INSERT INTO mpesa_credentials VALUES ('mpc_1', 'ten_1', 'emulator', NULL, '174379',"
+    f" 'paybill', NULL, 'k', 's', 'p', {T0})",
+    f"INSERT INTO payment_methods VALUES ('pm_1', 'ten_1', 'mpesa', '254708374149', NULL, {T0})",
+    "INSERT INTO payment_transactions (id, tenant_id, merchant_id, payment_method_id,"
+    " payment_method_type, amount, currency, reference, phone_number, status,"
+    " merchant_request_id, checkout_request_id, mpesa_receipt_number, result_code, created_at,"
+    " updated_at) VALUES ('pay_1', 'ten_1', 'mpc_1', 'pm_1', 'mpesa_stk', 10000, 'KES', 'INV',"
+    f" '254708374149', 'completed', 'm-1', 'ws_CO_1', 'UKN1ABCDEF', '0', {T0}, {T0})",
+    "INSERT INTO payment_events (payment_id, tenant_id, from_status, to_status, source,"
+    f" created_at) VALUES ('pay_1', 'ten_1', NULL, 'pending', 'api', {T0})",
+    "INSERT INTO inbound_callbacks (kind, tenant_id, raw_body, received_at, checkout_request_id,"
+    f" outcome, processed, payment_id) VALUES ('stk', 'ten_1', :body, {T0}, 'ws_CO_1', 'applied',"
+    " true, 'pay_1')",
+]
