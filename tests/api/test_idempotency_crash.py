@@ -10,13 +10,10 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from apg.extensions import db
-from apg.idempotency.models import IdempotencyKey
-from apg.idempotency.service import fingerprint
 from apg.payments import transitions
 from daraja_emulator import EmulatorServer
 from tests.support.clock import ShiftableClock
-from tests.support.factories import make_payment, payment_body
+from tests.support.factories import claim_in_flight, make_payment, payment_body
 
 
 def pushes_sent(emulator: EmulatorServer) -> int:
@@ -65,19 +62,8 @@ def test_after_the_lease_a_dead_workers_key_resolves_to_its_payment(
     clock: ShiftableClock,
     emulator: EmulatorServer,
 ) -> None:
-    now = clock.now()
-    with app.app_context():  # the worker recorded the payment, then died before answering
-        db.session.add(
-            IdempotencyKey(
-                tenant_id=tenant[0],
-                key="crash-2",
-                fingerprint=fingerprint("POST", "/api/v1/payments", payment_body()),
-                created_at=now,
-                locked_until=now + timedelta(seconds=60),
-                expires_at=now + timedelta(hours=24),
-            )
-        )
-        db.session.commit()
+    # The worker claimed the key, recorded the payment, then died before answering.
+    claim_in_flight(app, tenant[0], "crash-2", payment_body(), clock.now())
     payment_id = make_payment(app, tenant[0], status="pending", idempotency_key="crash-2")
     assert post(client, api_headers, "crash-2").status_code == 409  # still leased
     clock.shift(timedelta(minutes=5))

@@ -12,7 +12,7 @@ from apg.idempotency.models import IdempotencyKey
 from apg.idempotency.service import fingerprint
 from apg.payments.models import PaymentTransaction
 from tests.support.clock import ShiftableClock
-from tests.support.factories import Merchant, make_tenant, payment_body
+from tests.support.factories import Merchant, claim_in_flight, make_tenant, payment_body
 from tests.support.servers import LiveServer
 
 
@@ -110,22 +110,6 @@ def test_a_rule_violation_before_any_effect_does_not_burn_the_key(
     fixed = merchant.create_payment(idempotency_key="order-11", amount=10000)
     assert fixed.status_code == 201
     assert payment_count(app) == 1
-
-
-def claim_in_flight(app: Flask, tenant_id: str, key: str, body: dict, claimed_at) -> None:  # type: ignore[type-arg, no-untyped-def]
-    """Leave a claim as a worker that died mid-request would: no response stored."""
-    with app.app_context():
-        db.session.add(
-            IdempotencyKey(
-                tenant_id=tenant_id,
-                key=key,
-                fingerprint=fingerprint("POST", "/api/v1/payments", body),
-                created_at=claimed_at,
-                locked_until=claimed_at + timedelta(seconds=60),
-                expires_at=claimed_at + timedelta(hours=24),
-            )
-        )
-        db.session.commit()
 
 
 def test_in_flight_is_409_even_when_the_body_differs(

@@ -168,3 +168,26 @@ def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
             )
         db.session.commit()
         return str(values["id"])
+
+
+def claim_in_flight(app: Flask, tenant_id: str, key: str, body: dict[str, Any], at: Any) -> None:
+    """Leave an Idempotency-Key claim as a worker that died mid-request would: leased for 60 s
+    from `at`, no response stored."""
+    from datetime import timedelta
+
+    from apg.extensions import db
+    from apg.idempotency.models import IdempotencyKey
+    from apg.idempotency.service import fingerprint
+
+    with app.app_context():
+        db.session.add(
+            IdempotencyKey(
+                tenant_id=tenant_id,
+                key=key,
+                fingerprint=fingerprint("POST", "/api/v1/payments", body),
+                created_at=at,
+                locked_until=at + timedelta(seconds=60),
+                expires_at=at + timedelta(hours=24),
+            )
+        )
+        db.session.commit()
