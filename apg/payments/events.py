@@ -80,7 +80,9 @@ class EventApplier:
                 log.warning("payment %s held for review: %s", txn.id, "; ".join(problems))
             return Verdict.REVIEW if problems else Verdict.APPLIED
         if outcome.settles and outcome.status == txn.status == PaymentStatus.COMPLETED:
-            return self._enrich(txn, outcome, problems, source)
+            # Evidence that checks out, for a payment a query completed: fill it in. (Evidence
+            # that does not check out already moved it to review above.)
+            return self._enrich(txn, outcome, source)
         if lifecycle.contradicts(PaymentStatus(txn.status), outcome.status):
             conflict = {"result_code": outcome.result_code, "receipt": outcome.receipt}
             transitions.record_conflict(
@@ -96,11 +98,8 @@ class EventApplier:
             return Verdict.CONFLICT
         return Verdict.DUPLICATE
 
-    def _enrich(
-        self, txn: PaymentTransaction, outcome: ports.Outcome, problems: list[str], source: str
-    ) -> str:
+    def _enrich(self, txn: PaymentTransaction, outcome: ports.Outcome, source: str) -> str:
         """A completed payment (e.g. by a query) gets the receipt, date and paid amount."""
-        now = self.clock.now()
         filled = transitions.enrich(
             txn,
             {
@@ -109,20 +108,8 @@ class EventApplier:
                 "transaction_date": outcome.transaction_date,
             },
             source=source,
-            now=now,
+            now=self.clock.now(),
         )
-        if problems:
-            reason = "; ".join(problems)[:255]
-            transitions.transition(
-                txn,
-                PaymentStatus.REVIEW,
-                source=source,
-                now=now,
-                fields={"status_reason": reason},
-                detail={"problems": problems},
-            )
-            log.warning("payment %s held for review: %s", txn.id, reason)
-            return Verdict.REVIEW
         return Verdict.ENRICHED if filled else Verdict.DUPLICATE
 
 

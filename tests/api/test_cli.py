@@ -116,3 +116,16 @@ def test_an_operator_resolves_a_payment_in_review_with_an_audited_note(
         run(app, "resolve-payment", "--payment", "pay_nope", "--status", "failed", "--note", "x")[0]
         == 2
     )
+
+
+def test_further_keys_of_a_production_tenant_are_live(app: Flask) -> None:
+    tenant_id = json.loads(
+        run(app, "create-tenant", "--name", "Live", "--environment", "production")[1]
+    )["tenant_id"]
+    assert json.loads(run(app, "create-api-key", "--tenant", tenant_id)[1])["api_key"].startswith(
+        "apg_live_"
+    )
+    test_tenant = json.loads(run(app, "create-tenant", "--name", "Test")[1])["tenant_id"]
+    assert json.loads(run(app, "create-api-key", "--tenant", test_tenant)[1])["api_key"].startswith(
+        "apg_test_"
+    )

@@ -175,3 +175,73 @@ def test_a_stored_unmatched_callback_is_applied_by_the_sweep(
     assert json.loads(result.output)["applied"] == 1
     assert fetch(client, api_headers, payment_id)["status"] == "completed"
     assert outcomes(app) == ["applied"]
+
+
+def events(client: FlaskClient, headers: dict[str, str], payment_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/payments/{payment_id}/events", headers=headers)
+    return response.json["data"]  # type: ignore[no-any-return]
+
+
+def test_enrichment_and_conflicts_leave_exact_audit_rows(
+    app: Flask,
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    gateway_server: LiveServer,
+    tenant: tuple[str, str],
+) -> None:
+    url = callback_url(app, gateway_server, tenant[0])
+    queried = make_payment(app, tenant[0], checkout_request_id="ws_CO_e1", status="completed")
+    requests.post(url, json=stk_body("ws_CO_e1"), timeout=10)
+    [enriched] = events(client, api_headers, queried)
+    assert {k: enriched[k] for k in ("kind", "from_status", "to_status", "source")} == {
+        "kind": "enrichment",
+        "from_status": "completed",
+        "to_status": "completed",
+        "source": "callback",
+    }
+    assert enriched["detail"] == {"filled": ["paid_amount", "receipt", "transaction_date"]}
+
+    cancelled = make_payment(app, tenant[0], checkout_request_id="ws_CO_e2", status="cancelled")
+    requests.post(url, json=stk_body("ws_CO_e2"), timeout=10)
+    requests.post(url, json=stk_body("ws_CO_e2"), timeout=10)
+    conflicts = events(client, api_headers, cancelled)
+    assert [(e["kind"], e["from_status"], e["to_status"]) for e in conflicts] == [
+        ("conflict", "cancelled", "completed")
+    ] * 2
+    assert conflicts[0]["detail"] == {"result_code": "0", "receipt": "UKN1ABCDEF"}
+    assert fetch(client, api_headers, cancelled)["conflicts"] == 2
+    assert client.get("/stats").json["conflicts"] == 2
+
+
+def test_the_sweep_retries_a_callback_that_died_mid_processing_but_not_a_fresh_one(
+    app: Flask,
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    tenant: tuple[str, str],
+    clock: Any,
+) -> None:
+    from datetime import timedelta
+
+    from apg.webhooks.models import CallbackOutcome
+
+    payment_id = make_payment(app, tenant[0], checkout_request_id="ws_CO_r1")
+    with app.app_context():  # stored raw, then the worker died before processing it
+        db.session.add(
+            InboundCallback(
+                kind="stk",
+                processor="mpesa",
+                tenant_id=tenant[0],
+                raw_body=json.dumps(stk_body("ws_CO_r1")).encode(),
+                body_size=1,
+                received_at=clock.now(),
+                outcome=CallbackOutcome.RECEIVED,
+            )
+        )
+        db.session.commit()
+    sweep = ["apg", "sweep-callbacks"]
+    assert json.loads(app.test_cli_runner().invoke(args=sweep).output)["applied"] == 0
+    assert outcomes(app) == ["received"]  # it may still be in another worker's hands
+    clock.shift(timedelta(minutes=3))
+    assert json.loads(app.test_cli_runner().invoke(args=sweep).output)["applied"] == 1
+    assert fetch(client, api_headers, payment_id)["status"] == "completed"
+    assert outcomes(app) == ["applied"]

@@ -124,3 +124,46 @@ def test_no_transaction_is_held_open_while_daraja_is_slow(
         silent.stop()
     assert idle_in_transaction == 0
     assert result == [503]  # the OAuth call hung: the push itself was never sent
+
+
+def processing_payment_of(app: Flask, server: LiveServer, **account: str) -> tuple[Merchant, str]:
+    from tests.support.factories import make_payment
+
+    tenant_id, key = make_tenant(app, "Query Ltd", **account)
+    return Merchant(server.url, key), make_payment(app, tenant_id, checkout_request_id="ws_CO_q")
+
+
+def test_a_refresh_that_cannot_reach_daraja_is_503_and_changes_nothing(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    merchant, payment_id = processing_payment_of(app, gateway_server, base_url=closed_port_url())
+    response = merchant.get_payment(payment_id, refresh="true")
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "upstream_unavailable")
+    assert merchant.get_payment(payment_id).json()["status"] == "processing"
+
+
+def test_a_refresh_daraja_refuses_is_502_with_its_code_and_changes_nothing(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    merchant, payment_id = processing_payment_of(app, gateway_server)  # the emulator: no such id
+    response = merchant.get_payment(payment_id, refresh="true")
+    error = response.json()["error"]
+    assert (response.status_code, error["code"], error["daraja_code"]) == (
+        502,
+        "daraja_rejected",
+        "400.002.02",
+    )
+    assert merchant.get_payment(payment_id).json()["status"] == "processing"
+
+
+def test_a_refresh_daraja_does_not_answer_is_504_and_changes_nothing(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    daraja = ScriptedDaraja("hang")
+    try:
+        merchant, payment_id = processing_payment_of(app, gateway_server, base_url=daraja.url)
+        response = merchant.get_payment(payment_id, refresh="true")
+    finally:
+        daraja.stop()
+    assert (response.status_code, response.json()["error"]["code"]) == (504, "upstream_timeout")
+    assert merchant.get_payment(payment_id).json()["status"] == "processing"

@@ -122,6 +122,7 @@ def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
     from apg.dbtypes import new_id
     from apg.extensions import db
     from apg.payments.models import PaymentMethod, PaymentTransaction, ProcessorReference
+    from apg.processors.mpesa.accounts import stk_account_id
 
     now = fields.pop("created_at", None) or datetime.now(UTC)
     checkout_id = fields.pop("checkout_request_id", None)
@@ -138,7 +139,7 @@ def make_payment(app: Flask, tenant_id: str, **fields: Any) -> str:
             "tenant_id": tenant_id,
             "transaction_type": "stk_push",
             "processor": "mpesa",
-            "account_id": "mpa_test",
+            "account_id": stk_account_id(tenant_id) or "mpa_test",
             "payment_method_id": method.id,
             "payment_method_type": "mpesa_stk",
             "amount": 10000,
