@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run emulator migrate test lint format clean
+.PHONY: install run emulator migrate test lint format clean mutation
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ lint: install
 format: install
 	$(PY) -m ruff check --fix apg daraja_emulator tests wsgi.py
 	$(PY) -m ruff format apg daraja_emulator tests wsgi.py
+
+## Mutation testing (mutmut; slow, not in `make test`/CI; MUTANTS='apg.payments.*' for one package); see mutation/.
+mutation: install
+	VENV=$(VENV) mutation/run.sh $(if $(MUTANTS),"$(MUTANTS)")
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
