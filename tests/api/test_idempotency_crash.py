@@ -89,3 +89,55 @@ def test_a_crash_inside_the_processor_leaves_the_payment_unknown_not_pending(
     assert (response.status_code, response.json["error"]["code"]) == (502, "outcome_unknown")
     assert response.json["error"]["payment"]["status"] == "unknown"
     assert post(client, api_headers, "crash-3").headers["Idempotent-Replayed"] == "true"
+
+
+def test_the_key_is_recorded_on_the_payment_it_created(
+    app: Flask, client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    from apg.extensions import db
+    from apg.payments.models import PaymentTransaction
+
+    created = post(client, api_headers, "bound-1")
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, created.json["id"])
+        assert payment.idempotency_key == "bound-1"
+
+
+def test_an_unexpected_error_after_recording_keeps_the_key_and_resolves_at_once(
+    app: Flask,
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    payments = app.extensions["apg"].payments
+    real = payments.initiate
+
+    def recorded_then_crashed(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise RuntimeError("the worker broke while answering")
+
+    monkeypatch.setattr(payments, "initiate", recorded_then_crashed)
+    assert post(client, api_headers, "crash-4").status_code == 500
+    monkeypatch.setattr(payments, "initiate", real)
+    retry = post(client, api_headers, "crash-4")  # no 409: the lease ended with the error
+    assert (retry.status_code, retry.headers["Idempotent-Replayed"]) == (200, "true")
+    assert pushes_sent(emulator) == 1
+
+
+def test_recovery_finds_only_this_tenants_payment_made_since_the_claim(
+    app: Flask, tenant: tuple[str, str], clock: ShiftableClock
+) -> None:
+    from apg.payments.queries import by_idempotency_key
+    from tests.support.factories import make_tenant
+
+    now = clock.now()
+    other_tenant, _ = make_tenant(app, "Tenant B")
+    make_payment(app, other_tenant, idempotency_key="k", created_at=now)
+    make_payment(app, tenant[0], idempotency_key="k", created_at=now - timedelta(days=2))
+    with app.app_context():
+        assert by_idempotency_key(tenant[0], "k", now - timedelta(seconds=1)) is None
+        mine = make_payment(app, tenant[0], idempotency_key="k", created_at=now)
+        found = by_idempotency_key(tenant[0], "k", now - timedelta(seconds=1))
+        assert found is not None and found.id == mine
+        assert by_idempotency_key(tenant[0], "other-key", now - timedelta(seconds=1)) is None

@@ -205,3 +205,33 @@ def test_a_key_with_a_real_keys_prefix_and_a_wrong_secret_is_401(
         assert response.status_code == 401
     ok = client.get("/api/v1/payments", headers={"Authorization": f"Bearer {real}"})
     assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("amount", [100, 25_000_000], ids=["min", "max"])
+def test_the_amount_limits_are_inclusive(
+    client: FlaskClient, api_headers: dict[str, str], amount: int
+) -> None:
+    response = client.post(
+        "/api/v1/payments", json=payment_body(amount=amount), headers=api_headers
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["amount"] == amount
+
+
+def test_a_valid_key_under_another_scheme_or_revoked_is_401(
+    app: Flask, client: FlaskClient, tenant: tuple[str, str]
+) -> None:
+    from apg.extensions import db
+    from apg.tenants.models import ApiKey
+
+    key = tenant[1]
+    for scheme in ("Basic", "Token", ""):
+        response = client.get("/api/v1/payments", headers={"Authorization": f"{scheme} {key}"})
+        assert response.status_code == 401
+    with app.app_context():
+        db.session.query(ApiKey).filter_by(tenant_id=tenant[0]).update(
+            {"revoked_at": datetime(2026, 1, 1, tzinfo=UTC)}
+        )
+        db.session.commit()
+    revoked = client.get("/api/v1/payments", headers={"Authorization": f"Bearer {key}"})
+    assert revoked.status_code == 401

@@ -115,7 +115,7 @@ def test_payments_through_gunicorn_workers_share_one_token_and_complete(
 
     created = together(PAYMENTS, pay)
     assert [r.status_code for r in created] == [201] * PAYMENTS, [r.text for r in created]
-    assert len(gunicorn.workers_that_served("POST", "/api/v1/payments")) == WORKERS
+    assert len(gunicorn.workers_that_served("POST", "/api/v1/payments")) > 1  # several processes
     assert emulator_control.stats()["oauth_tokens_issued"] == 1
 
     checkout_ids = [r.json()["checkout_request_id"] for r in created]

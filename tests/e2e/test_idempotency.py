@@ -147,3 +147,18 @@ def test_a_replayed_error_keeps_one_request_id(app: Flask, gateway_server: LiveS
     assert replay.status_code == 424
     assert replay.json()["error"]["request_id"] == replay.headers["X-Request-ID"]
     assert first.json()["error"]["request_id"] == first.headers["X-Request-ID"]
+
+
+def test_another_tenants_claim_on_the_same_key_is_not_ours(
+    app: Flask, merchant: Merchant, tenant: tuple[str, str], clock: ShiftableClock
+) -> None:
+    other, _ = make_tenant(app, "Tenant B")
+    claim_in_flight(app, other, "shared-2", payment_body(), clock.now())  # B's, in flight
+    assert merchant.create_payment(idempotency_key="shared-2").status_code == 201
+    again = merchant.create_payment(idempotency_key="shared-2")
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
+    with app.app_context():  # B's claim is untouched by ours
+        row = db.session.execute(
+            select(IdempotencyKey).where(IdempotencyKey.tenant_id == other)
+        ).scalar_one()
+        assert row.response_status is None

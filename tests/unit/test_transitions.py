@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from apg.extensions import db
 from apg.payments.lifecycle import STK_PUSH, STK_PUSH_OPERATOR, PaymentStatus
 from apg.payments.models import OutboxEvent, PaymentEvent, PaymentTransaction
-from apg.payments.transitions import transition
+from apg.payments.transitions import enrich, transition
 from tests.support.factories import make_payment
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -105,3 +105,41 @@ def test_only_an_operator_may_settle_review(
         assert transition(payment, target, source="ops", now=NOW, operator=True) is True
         db.session.commit()
         assert payment.status == target
+
+
+def test_a_transition_moves_only_its_own_payment(app: Flask, tenant: tuple[str, str]) -> None:
+    mine = make_payment(app, tenant[0], status="processing", amount=10000, reference="MINE")
+    other = make_payment(app, tenant[0], status="processing")
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, mine)
+        assert transition(payment, "completed", source="test", now=NOW)
+        db.session.commit()
+        assert db.session.get(PaymentTransaction, other).status == "processing"
+        [outbox] = db.session.execute(select(OutboxEvent)).scalars()
+        assert outbox.payload == {
+            "id": mine,
+            "transaction_type": "stk_push",
+            "status": "completed",
+            "previous_status": "processing",
+            "amount": 10000,
+            "currency": "KES",
+            "reference": "MINE",
+            "receipt": None,
+            "result_code": None,
+        }
+
+
+def test_enrich_fills_only_empty_fields_of_its_own_payment(
+    app: Flask, tenant: tuple[str, str]
+) -> None:
+    mine = make_payment(app, tenant[0], status="completed", receipt="KEEP000001")
+    other = make_payment(app, tenant[0], status="completed")
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, mine)
+        fields = {"receipt": "NEW0000001", "paid_amount": 10000}
+        assert enrich(payment, fields, source="test", now=NOW) is True
+        db.session.commit()
+        assert (payment.receipt, payment.paid_amount) == ("KEEP000001", 10000)  # never overwrites
+        untouched = db.session.get(PaymentTransaction, other)
+        assert (untouched.receipt, untouched.paid_amount) == (None, None)
+        assert enrich(payment, fields, source="test", now=NOW) is False  # nothing left to fill
