@@ -56,3 +56,28 @@ def test_callback_on_tenant_b_url_cannot_settle_tenant_a_payment(
     )
     assert response.status_code == 200  # acknowledged and kept, but matched to nothing
     assert merchant.get_payment(payment["id"]).json()["status"] == "processing"
+
+
+def test_the_same_phone_gets_a_payment_method_per_tenant(
+    app: Flask, merchant: Merchant, gateway_server: LiveServer, emulator_control: EmulatorControl
+) -> None:
+    from sqlalchemy import select
+
+    from apg.payments.models import PaymentMethod, PaymentTransaction
+
+    # Decided at once, so the emulator's one-open-prompt-per-phone lock lets B prompt it too.
+    emulator_control.scenario("254712345611", result_code=0, delay_seconds=0, delivery="drop")
+    other = Merchant(gateway_server.url, make_tenant(app, "Tenant B")[1])
+    a = merchant.create_payment(phone_number="0712345611").json()
+    b = other.create_payment(phone_number="0712345612").json()
+    c = other.create_payment(phone_number="0712345611").json()  # A's customer pays B too
+    with app.app_context():
+        method_of = {
+            p.id: db.session.get(PaymentMethod, p.payment_method_id)
+            for p in db.session.execute(select(PaymentTransaction)).scalars()
+        }
+    assert method_of[a["id"]].id != method_of[c["id"]].id
+    assert (
+        method_of[c["id"]].tenant_id == method_of[b["id"]].tenant_id != method_of[a["id"]].tenant_id
+    )
+    assert method_of[c["id"]].phone_number == "254712345611"
