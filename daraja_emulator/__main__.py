@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"daraja_emulator: config error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Ctrl-C stops it even when started with SIGINT ignored (a background job, some CI runners).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     server = EmulatorServer(config, args.host, args.port).start()
     print(f"Daraja emulator listening on {server.url}", flush=True)
