@@ -35,10 +35,10 @@ ERROR_DESCRIPTIONS = {
     404: "Not found (or owned by another tenant)",
     409: "A request with this Idempotency-Key is still in flight",
     422: "Idempotency-Key reused with a different request",
-    424: "M-Pesa declined the request; the failed payment is included",
-    502: "M-Pesa answered badly",
-    503: "M-Pesa unreachable",
-    504: "M-Pesa did not answer in time; outcome unknown",
+    424: "M-Pesa refused the request; the failed payment is included",
+    502: "Outcome unknown (the payment is `unknown` and included), or M-Pesa refused a query",
+    503: "Never sent: M-Pesa unreachable or no OAuth token; the failed payment is included",
+    504: "M-Pesa did not answer in time: outcome unknown, the payment is `unknown`",
 }
 
 

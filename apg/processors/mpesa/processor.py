@@ -14,7 +14,6 @@ from apg.payments.ports import CallbackRejected
 from apg.processors.mpesa import accounts
 from apg.processors.mpesa.client import (
     DarajaClient,
-    DarajaError,
     NotSentError,
     OutcomeUnknownError,
     RefusedError,
@@ -158,8 +157,6 @@ class MpesaProcessor:
         except OutcomeUnknownError as exc:
             self._record(creds.base_url, exc.reason)
             return ports.Unknown(exc.reason, timed_out=exc.timed_out)
-        except DarajaError as exc:  # pragma: no cover - every subclass is handled above
-            return ports.Unknown(exc.reason)
         self._record(creds.base_url, None)
         return answer
 
