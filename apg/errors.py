@@ -58,6 +58,11 @@ class InvalidRequestError(APGError):
     status, type, code = 400, "invalid_request_error", "invalid_request"
 
 
+class UnsupportedMediaTypeError(InvalidRequestError):
+    status, code = 415, "unsupported_media_type"
+    message = "Send the request body as a JSON object with Content-Type: application/json."
+
+
 class AuthenticationError(APGError):
     status, type, code = 401, "authentication_error", "invalid_api_key"
     message = "A valid API key is required: Authorization: Bearer <key>."
@@ -111,6 +116,15 @@ class PaymentFailedError(APGError):
 
     status, type, code = 424, "payment_error", "payment_failed"
     message = "M-Pesa declined the payment request."
+
+
+class ConfigurationError(APGError):
+    """The upstream rejected the tenant's own credentials (consumer key/secret, passkey,
+    shortcode): the gateway's configuration is wrong, not the customer's answer. `setting`
+    names what to check; the payment, if one was recorded, failed without reaching anyone."""
+
+    status, type, code = 503, "configuration_error", "credentials_rejected"
+    message = "M-Pesa rejected this account's credentials."
 
 
 def init_app(app: Flask) -> None:

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import flask_smorest
-from flask import Response, g, request
-from webargs.flaskparser import FlaskParser
+import marshmallow as ma
+from flask import Request, Response, current_app, g, request
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from apg.api.schemas import ErrorSchema
-from apg.errors import APGError, AuthenticationError, InvalidRequestError, error_response
+from apg.errors import (
+    APGError,
+    AuthenticationError,
+    InvalidRequestError,
+    UnsupportedMediaTypeError,
+    error_response,
+)
 from apg.idempotency import service as idempotency
 from apg.services import services
 from apg.tenants.service import authenticate
@@ -23,31 +31,57 @@ IDEMPOTENCY_PARAMETER = {
     "in": "header",
     "name": "Idempotency-Key",
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
-    "description": "Replays the first response for 24 h; another body: 422; in flight: 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": (
+        "1-255 printable ASCII characters, e.g. your order id. The first response (success or"
+        " error) is stored for 24 h and replayed, with `Idempotent-Replayed: true`, to any retry"
+        " with the same key and body. Same key, other body: 422. First request still running: 409."
+    ),
+    "example": "order-42",
+}
+REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "description": "This request's id (also in every error body): quote it to support.",
+        "schema": {"type": "string", "example": "req_4f1c2a9b8e7d6c5b"},
+    }
+}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the"
+        " same Idempotency-Key (the view did not run again).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
 }
 # (tenant_id, key, claimed since) -> (JSON body, status) of what a request that died with
 # that key left behind, or None.
 Recover = Callable[[str, str, datetime], tuple[str, int] | None]
 ERROR_DESCRIPTIONS = {
-    400: "Invalid request",
+    400: "Invalid request: `param` names the field or query parameter, `message` how to fix it",
     401: "Missing or invalid API key",
     404: "Not found (or owned by another tenant)",
     409: "A request with this Idempotency-Key is still in flight",
     422: "Idempotency-Key reused with a different request",
     424: "M-Pesa refused the request; the failed payment is included",
     502: "Outcome unknown (the payment is `unknown` and included), or M-Pesa refused a query",
-    503: "Never sent: M-Pesa unreachable or no OAuth token; the failed payment is included",
+    415: "The body is not declared JSON: send Content-Type: application/json",
+    503: "Never sent (M-Pesa unreachable) or the account's credentials were rejected"
+    " (`configuration_error`); the failed payment is included",
     504: "M-Pesa did not answer in time: outcome unknown, the payment is `unknown`",
 }
 
 
 class Api(flask_smorest.Api):
-    """Errors are rendered by apg.errors for the whole app, so the Api registers none."""
+    """Errors are rendered by apg.errors for the whole app, so the Api registers none; each
+    route documents its own errors, so no catch-all `default` response and no page-based
+    pagination header (our lists use cursors) are left in the document."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
+        pass
+
+    def _register_pagination_header(self) -> None:
         pass
 
 
@@ -56,23 +90,75 @@ class ArgumentsParser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        """The body as a JSON object, or an error that names application/json and what was
+        wrong: webargs alone reads a non-JSON body as "no fields", so it blamed sent fields."""
+        if not is_json_request(req):
+            raise UnsupportedMediaTypeError(got=(req.mimetype or "none")[:100])
+        raw = req.get_data(cache=True)
+        if not raw.strip():
+            raise InvalidRequestError(
+                "The request body is empty: send a JSON object with"
+                " Content-Type: application/json.",
+                code="empty_body",
+            )
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise _invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except UnicodeDecodeError:
+            raise _invalid_json("it is not UTF-8") from None
+        if not isinstance(body, dict):
+            raise InvalidRequestError(
+                f"The request body must be a JSON object ({{...}}), not a JSON"
+                f" {type(body).__name__}; Content-Type: application/json.",
+                code="invalid_json",
+            )
+        return body
+
+
+def _invalid_json(why: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"The request body is not valid JSON ({why}); send a JSON object with"
+        " Content-Type: application/json.",
+        code="invalid_json",
+    )
+
 
 class Blueprint(flask_smorest.Blueprint):
-    """Every route requires `Authorization: Bearer <api key>`; sets g.tenant."""
+    """Every route requires `Authorization: Bearer <api key>` (sets g.tenant), rejects query
+    parameters it does not know, and is documented with an operationId and X-Request-ID."""
 
     ARGUMENTS_PARSER = ArgumentsParser()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_request(_authenticate)
+        self.before_request(_reject_unknown_query_parameters)
+
+    def route(self, rule: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+        """As flask-smorest's, plus operationId = the view's name (generated clients use it)."""
+        register = super().route(rule, **options)
+
+        def decorator(view: Callable[..., Any]) -> Any:
+            return register(self.doc(operationId=view.__name__)(view))
+
+        return decorator
+
+    def response(self, status_code: int, schema: Any = None, **kwargs: Any) -> Any:
+        headers = {**REQUEST_ID_HEADER, **kwargs.pop("headers", {})}
+        return super().response(status_code, schema, headers=headers, **kwargs)
 
     def errors(self, *statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Document the error responses a route can give (always 401)."""
+        """Document the error responses a route can give (always 400 and 401)."""
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            for status in sorted({401, *statuses}, reverse=True):
+            for status in sorted({400, 401, *statuses}, reverse=True):
                 view = self.alt_response(
-                    status, schema=ErrorSchema, description=ERROR_DESCRIPTIONS[status]
+                    status,
+                    schema=ErrorSchema,
+                    description=ERROR_DESCRIPTIONS[status],
+                    headers=REQUEST_ID_HEADER,
                 )(view)
             return view
 
@@ -89,6 +175,7 @@ class Blueprint(flask_smorest.Blueprint):
 
         def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
             view = self.doc(parameters=[IDEMPOTENCY_PARAMETER])(view)
+            _document_replay_header(view)
 
             @functools.wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -150,6 +237,39 @@ def _run_idempotently(
     return response
 
 
+def _document_replay_header(view: Callable[..., Any]) -> None:
+    """Every documented response of an idempotent route may be a replay."""
+    responses = view._apidoc.get("response", {}).get("responses", {})  # type: ignore[attr-defined]
+    for documented in responses.values():
+        for response in documented:
+            response["headers"] = {**(response.get("headers") or {}), **REPLAYED_HEADER}
+
+
+def _reject_unknown_query_parameters() -> None:
+    """Like unknown body fields: a misspelt filter must not silently widen a list."""
+    known = _query_parameter_names(current_app.view_functions.get(request.endpoint or ""))
+    for name in request.args:
+        if name not in known:
+            accepts = ", ".join(sorted(known)) or "no query parameters"
+            raise InvalidRequestError(
+                f"Unknown query parameter {name[:40]!r}; this endpoint accepts: {accepts}.",
+                param=name[:40],
+            )
+
+
+@functools.cache
+def _query_parameter_names(view: Callable[..., Any] | None) -> frozenset[str]:
+    """The names a view's query-string schemas declare (flask-smorest keeps them in _apidoc)."""
+    arguments = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    names: set[str] = set()
+    for argument in arguments:
+        if argument["in"] in ("query", "querystring"):
+            schema = argument["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names.update(f.data_key or name for name, f in schema.fields.items())
+    return frozenset(names)
+
+
 def _replay(body: str, status: int) -> Response:
     replay = Response(body, status=status, mimetype="application/json")
     replay.headers["Idempotent-Replayed"] = "true"
@@ -159,6 +279,12 @@ def _replay(body: str, status: int) -> Response:
 def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, api_key = header.partition(" ")
+    if scheme.lower() == "basic":  # the credentials are neither checked nor echoed
+        raise AuthenticationError(
+            "HTTP Basic auth is not accepted (curl -u sends the key as a username):"
+            " send Authorization: Bearer <key>.",
+            code="basic_auth_not_supported",
+        )
     if scheme.lower() != "bearer" or not api_key.strip():
         raise AuthenticationError()
     tenant = authenticate(api_key.strip())
