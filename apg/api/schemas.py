@@ -29,11 +29,11 @@ class MultipleOf(validate.Validator):
     """value % base == 0; documented as OpenAPI's multipleOf by the field's metadata."""
 
     def __init__(self, base: int, error: str) -> None:
-        self.base, self.error = base, error
+        self.base, self.message = base, error
 
     def __call__(self, value: int) -> int:
         if value % self.base:
-            raise ma.ValidationError(self.error)
+            raise ma.ValidationError(self.message)
         return value
 
 

@@ -52,10 +52,23 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Refused:
-    """The upstream answered and said no: nothing will happen. Carries the upstream's code."""
+    """The upstream answered and said no: nothing will happen. Carries the upstream's code.
+    `retry_after_seconds`: the payer is busy (e.g. another prompt open); the same payment
+    may go through once that has cleared."""
 
     code: str
     message: str
+    retry_after_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Misconfigured:
+    """The upstream rejected the account's own credentials: nothing happened, and nothing will
+    until an operator fixes `setting` (e.g. "passkey"). Never the customer's decline."""
+
+    setting: str
+    code: str | None = None  # the upstream's, when it answered with one
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,7 @@ class Unknown:
     timed_out: bool = False
 
 
-SubmitResult = Accepted | Refused | NotSent | Unknown
+SubmitResult = Accepted | Refused | Misconfigured | NotSent | Unknown
 
 
 # --- what the upstream reports later ------------------------------------------------------
@@ -100,7 +113,7 @@ class StillPending:
     """Asked, and the upstream has not decided yet."""
 
 
-QueryResult = Outcome | StillPending | Refused | NotSent | Unknown
+QueryResult = Outcome | StillPending | Refused | Misconfigured | NotSent | Unknown
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from apg.clock import Clock
 from apg.dbtypes import new_id
 from apg.errors import (
     APGError,
+    ConfigurationError,
     InvalidRequestError,
     OutcomeUnknownError,
     PaymentFailedError,
@@ -105,6 +106,8 @@ class Payments:
                 pass
             case ports.Refused(code=code, message=message):
                 raise UpstreamRejectedError(daraja_code=code, daraja_message=message)
+            case ports.Misconfigured():
+                raise misconfigured(txn.account_id, answer)
             case ports.NotSent(reason=reason):
                 raise UpstreamUnavailableError(reason)
             case ports.Unknown(reason=reason):
@@ -123,9 +126,15 @@ class Payments:
                 db.session.commit()
                 self._tell_listeners(txn)
                 return txn
+            case ports.Refused(code=code, message=message, retry_after_seconds=int() as wait):
+                self._fail(txn, code, message, reason="refused: the customer is busy")
+                raise customer_busy(wait, daraja_code=code, daraja_message=message, payment=txn)
             case ports.Refused(code=code, message=message):
                 self._fail(txn, code, message, reason="refused by the processor")
                 raise PaymentFailedError(daraja_code=code, daraja_message=message, payment=txn)
+            case ports.Misconfigured(setting=setting, code=code, message=message):
+                self._fail(txn, code, message, reason=f"misconfigured: {setting}")
+                raise misconfigured(txn.account_id, answer, payment=txn)
             case ports.NotSent(reason=reason):
                 self._fail(txn, None, None, reason=f"not sent: {reason}")
                 raise UpstreamUnavailableError(payment=txn)
@@ -276,4 +285,33 @@ def _reference(txn: PaymentTransaction, ref: ports.Ref, now: datetime) -> Proces
         kind=ref.kind,
         value=ref.value,
         created_at=now,
+    )
+
+
+def misconfigured(
+    account_id: str, answer: ports.Misconfigured, payment: PaymentTransaction | None = None
+) -> ConfigurationError:
+    """The error an integrator and an operator can act on: which setting, which account."""
+    return ConfigurationError(
+        f"M-Pesa rejected the {answer.setting} of account {account_id}. This is the gateway's"
+        " configuration, not the customer's decline: nobody was prompted or charged. An"
+        f" operator should check the account (flask --app wsgi apg show-tenant) and replace"
+        f" the {answer.setting} (flask --app wsgi apg update-credentials --account"
+        f" {account_id}); then retry with a new Idempotency-Key.",
+        setting=answer.setting,
+        account_id=account_id,
+        daraja_code=answer.code,
+        daraja_message=answer.message,
+        payment=payment,
+    )
+
+
+def customer_busy(wait: int, **extra: Any) -> PaymentFailedError:
+    return PaymentFailedError(
+        "The customer already has an M-Pesa prompt open (another payment is waiting for"
+        " their PIN), so M-Pesa sent no prompt for this payment, which has failed. Retry in"
+        f" about {wait} seconds with a new Idempotency-Key.",
+        code="customer_busy",
+        retry_after_seconds=wait,
+        **extra,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import text
 
@@ -17,16 +19,29 @@ def merchant_for(app: Flask, server: LiveServer, **credentials: str) -> Merchant
     return Merchant(server.url, make_tenant(app, "Upstream Ltd", **credentials)[1])
 
 
-def test_wrong_passkey_is_a_424_with_darajas_code_and_a_failed_payment(
+def assert_configuration_error(response: requests.Response, setting: str) -> dict[str, Any]:
+    """Our configuration, not the customer's decline: its own type and code, the setting to
+    check and the command that fixes it, and a failed payment that reached no one."""
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("configuration_error", "credentials_rejected")
+    assert error["setting"] == setting
+    assert error["account_id"].startswith("mpa_")
+    assert setting in error["message"] and "update-credentials" in error["message"]
+    assert "not the customer" in error["message"]
+    assert error["payment"]["status"] == "failed"
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    return error
+
+
+def test_a_wrong_passkey_is_our_configuration_error_not_a_decline(
     app: Flask, gateway_server: LiveServer
 ) -> None:
     merchant = merchant_for(app, gateway_server, passkey="not-the-passkey")
     response = merchant.create_payment()
-    assert response.status_code == 424
-    error = response.json()["error"]
-    assert (error["type"], error["code"]) == ("payment_error", "payment_failed")
+    error = assert_configuration_error(response, "passkey")
     assert (error["daraja_code"], error["daraja_message"]) == ("500.001.1001", "Wrong credentials")
-    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert "not-the-passkey" not in response.text
     stored = merchant.get_payment(error["payment"]["id"]).json()
     assert (stored["status"], stored["result_code"], stored["result_desc"]) == (
         "failed",
@@ -35,21 +50,36 @@ def test_wrong_passkey_is_a_424_with_darajas_code_and_a_failed_payment(
     )
 
 
-def test_unknown_shortcode_is_a_424(app: Flask, gateway_server: LiveServer) -> None:
+def test_an_unknown_shortcode_is_our_configuration_error(
+    app: Flask, gateway_server: LiveServer
+) -> None:
     response = merchant_for(app, gateway_server, shortcode="600999").create_payment()
-    assert response.status_code == 424
-    assert response.json()["error"]["daraja_message"] == "Merchant does not exist"
+    error = assert_configuration_error(response, "shortcode")
+    assert error["daraja_message"] == "Merchant does not exist"
 
 
-def test_an_oauth_failure_is_never_sent_503_and_the_secret_is_not_echoed(
+def test_a_rejected_consumer_secret_is_our_configuration_error_and_is_not_echoed(
     app: Flask, gateway_server: LiveServer
 ) -> None:
     response = merchant_for(app, gateway_server, consumer_secret="nope-secret").create_payment()
-    assert response.status_code == 503
-    payment = response.json()["error"]["payment"]
-    assert payment["status"] == "failed"
-    assert payment["status_reason"].startswith("not sent: no OAuth token")
+    error = assert_configuration_error(response, "consumer_key/consumer_secret")
+    assert error["payment"]["status_reason"] == "misconfigured: consumer_key/consumer_secret"
     assert "nope-secret" not in response.text
+
+
+def test_a_busy_customer_is_a_decline_that_says_when_to_retry(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    merchant = merchant_for(app, gateway_server)
+    assert merchant.create_payment(phone_number="0711000123").status_code == 201
+    response = merchant.create_payment(phone_number="0711000123")
+    assert response.status_code == 424
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("payment_error", "customer_busy")
+    assert error["retry_after_seconds"] == 60
+    assert "prompt open" in error["message"] and "60 seconds" in error["message"]
+    assert error["payment"]["status"] == "failed"
+    assert error["daraja_message"].startswith("Unable to lock subscriber")
 
 
 def test_daraja_unreachable_is_503_and_the_payment_failed(

@@ -34,6 +34,11 @@ class NotSentError(DarajaError):
     """The request surely never reached Daraja: safe to call it failed."""
 
 
+class CredentialsRejectedError(NotSentError):
+    """The OAuth endpoint refused the consumer key/secret: nothing was sent, and nothing will
+    be until the account's credentials are fixed."""
+
+
 class RefusedError(DarajaError):
     """Daraja answered and said no (its error envelope, or an edge 4xx)."""
 
@@ -130,7 +135,7 @@ class DarajaClient:
         response = self._send("GET", OAUTH_PATH, auth=self._auth)
         if response.status_code == 400 and not response.content:
             # Wrong key/secret: empty body, the reason phrase says why (API.md §1).
-            raise RefusedError("daraja_auth_failed", response.reason or "Invalid Credentials")
+            raise CredentialsRejectedError(response.reason or "Invalid Credentials")
         body = _answer(response, None)
         try:
             value, expires_in = str(body["access_token"]), int(body["expires_in"])

@@ -13,6 +13,7 @@ from apg.payments import ports
 from apg.payments.ports import CallbackRejected
 from apg.processors.mpesa import accounts
 from apg.processors.mpesa.client import (
+    CredentialsRejectedError,
     DarajaClient,
     NotSentError,
     OutcomeUnknownError,
@@ -25,6 +26,7 @@ from apg.processors.mpesa.tokens import TokenStore
 from apg.settings import Settings
 
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
+CONSUMER_CREDENTIALS = "consumer_key/consumer_secret"
 
 
 @dataclass
@@ -81,6 +83,8 @@ class MpesaProcessor:
             now=self._clock.now(),
         )
         answer = self._call(creds, stk.PUSH_PATH, payload)
+        if isinstance(answer, ports.Refused):
+            return stk.classify_refusal(answer)
         if not isinstance(answer, dict):
             return answer
         refs = stk.accepted_refs(answer)
@@ -101,7 +105,9 @@ class MpesaProcessor:
         )
         answer = self._call(creds, stk.QUERY_PATH, payload)
         if isinstance(answer, ports.Refused):
-            return stk.query_still_pending(answer.code, answer.message) or answer
+            return stk.query_still_pending(answer.code, answer.message) or stk.classify_refusal(
+                answer
+            )
         if not isinstance(answer, dict):
             return answer
         try:
@@ -144,13 +150,16 @@ class MpesaProcessor:
 
     def _call(
         self, creds: accounts.Credentials, path: str, payload: dict[str, Any]
-    ) -> dict[str, Any] | ports.Refused | ports.NotSent | ports.Unknown:
+    ) -> dict[str, Any] | ports.Refused | ports.Misconfigured | ports.NotSent | ports.Unknown:
         """One upstream call, its failure as a contract result, and Daraja's health noted."""
         try:
             answer = self.client_for(creds).post(path, payload)
         except RefusedError as exc:
             self._record(creds.base_url, None)  # Daraja answered: it is up
             return ports.Refused(exc.code, exc.message)
+        except CredentialsRejectedError as exc:
+            self._record(creds.base_url, None)  # Daraja answered: it is up; we are wrong
+            return ports.Misconfigured(CONSUMER_CREDENTIALS, message=exc.reason)
         except NotSentError as exc:
             self._record(creds.base_url, exc.reason)
             return ports.NotSent(exc.reason)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.ports import CallbackRejected, Outcome, ProcessorEvent, Ref, StillPending
+from apg.payments.ports import (
+    CallbackRejected,
+    Misconfigured,
+    Outcome,
+    ProcessorEvent,
+    Ref,
+    Refused,
+    StillPending,
+)
 from apg.processors.mpesa import mapping
 from apg.processors.mpesa.accounts import Shortcode
 
@@ -17,6 +26,11 @@ CHECKOUT = "checkout_request_id"
 MERCHANT_REQUEST = "merchant_request_id"
 QUERY_PENDING_CODE = "500.001.1001"
 QUERY_PENDING_MESSAGE = "the transaction is being processed"
+# 500.001.1001 also says the shortcode or passkey is wrong, or the customer is busy (API.md §2).
+WRONG_CREDENTIALS_CODE = "500.001.1001"
+MISCONFIGURED_SETTING = {"wrong credentials": "passkey", "merchant does not exist": "shortcode"}
+SUBSCRIBER_LOCKED = "unable to lock subscriber"
+SUBSCRIBER_LOCK_SECONDS = 60  # "wait ~1 min" (API.md §4): the open prompt expires by then
 
 # ResultCode -> status. 1019 (expired) and 1036 (2019's SMSC ACK timeout) are timeouts too.
 STATUS_BY_RESULT_CODE = {
@@ -127,6 +141,20 @@ def parse_query(body: dict[str, Any]) -> Outcome:
     code = mapping.result_code(body.get("ResultCode"))
     desc = mapping.short_text(body.get("ResultDesc"), "ResultDesc")
     return Outcome(status=status_for_result_code(code), result_code=code, result_desc=desc)
+
+
+def classify_refusal(refused: Refused) -> Refused | Misconfigured:
+    """500.001.1001 carries several answers: the tenant's own credentials being wrong is a
+    configuration error, a customer with a prompt already open is a decline worth retrying."""
+    if refused.code != WRONG_CREDENTIALS_CODE:
+        return refused
+    message = refused.message.lower()
+    if SUBSCRIBER_LOCKED in message:
+        return replace(refused, retry_after_seconds=SUBSCRIBER_LOCK_SECONDS)
+    for words, setting in MISCONFIGURED_SETTING.items():
+        if words in message:
+            return Misconfigured(setting, refused.code, refused.message)
+    return refused
 
 
 def query_still_pending(code: str, message: str) -> StillPending | None:
