@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 migrate: install
-	$(PY) -m flask --app wsgi db upgrade
+	$(PY) -m flask --app apg.dbapp db upgrade
 
 ## The main job: migrate SQLite, start the Daraja emulator and the gateway, print a key + curl.
 run: migrate

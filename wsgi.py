@@ -1,12 +1,7 @@
-"""WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi …`. A bad config exits with one line."""
-
-import sys
+"""WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi …`; a bad config exits 2."""
 
 from apg import create_app
-from apg.config import ConfigError
+from apg.config import exit_on_config_error
 
-try:
+with exit_on_config_error():  # every problem on its own line, exit status 2, no traceback
     app = create_app()
-except ConfigError as exc:
-    print(f"APG config error: {exc}", file=sys.stderr)
-    sys.exit(2)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from apg.crypto import DEV_ENCRYPTION_KEY, parse_keys
-from apg.processors.mpesa.mapping import forbidden_callback_word
-from apg.settings import Settings
+from apg import config_checks
+from apg.config_checks import DEV_SECRET_KEY
+from apg.crypto import DEV_ENCRYPTION_KEY
+from apg.settings import AppSettings, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "mpesa.yaml"
 
-# Environment variable -> dotted settings key. The MPESA_* names configure the default tenant.
+# Environment variable -> dotted settings key. MPESA_* and APG_DEFAULT_TENANT_* configure the
+# default tenant.
 ENV_VARS = {
     "APG_ENV": "app.env",
     "DATABASE_URL": "app.database_url",
@@ -27,6 +31,8 @@ ENV_VARS = {
     "APG_SECRET_KEY": "security.secret_key",
     "APG_ENCRYPTION_KEY": "security.encryption_key",
     "APG_LOG_LEVEL": "monitoring.log_level",
+    "APG_DEFAULT_TENANT_ENABLED": "default_tenant.enabled",
+    "APG_DEFAULT_TENANT_NAME": "default_tenant.name",
     "MPESA_ENVIRONMENT": "default_tenant.environment",
     "MPESA_CONSUMER_KEY": "default_tenant.consumer_key",
     "MPESA_CONSUMER_SECRET": "default_tenant.consumer_secret",
@@ -37,19 +43,24 @@ ENV_VARS = {
     "MPESA_CALLBACK_BASE_URL": "callbacks.public_base_url",
 }
 
-# Development-only fallbacks, refused in production (DEV_ENCRYPTION_KEY is in apg.crypto).
-DEV_SECRET_KEY = "apg-development-secret-key-not-for-production"
-
-CHOICES = {
-    "app.env": {"development", "production"},
-    "default_tenant.environment": {"emulator", "sandbox", "production"},
-    "default_tenant.shortcode_kind": {"paybill", "till"},
-    "monitoring.log_level": {"DEBUG", "INFO", "WARNING", "ERROR"},
-}
-
 
 class ConfigError(Exception):
-    """A setting is missing or wrong; the message names the key in one line."""
+    """Settings are wrong: `problems` holds one line per problem, each naming its key."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@contextlib.contextmanager
+def exit_on_config_error() -> Iterator[None]:
+    """Turn a ConfigError into `APG config error: <problem>` lines on stderr and exit status 2."""
+    try:
+        yield
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"APG config error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def load_settings(
@@ -58,33 +69,81 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
 ) -> Settings:
-    """Return validated Settings; raise ConfigError naming the first bad key."""
+    """Return validated Settings; raise ConfigError listing every problem found.
+
+    `path` replaces APG_CONFIG and may be absent (built-in defaults); a file APG_CONFIG
+    names must exist, and only the default config/mpesa.yaml may be absent silently.
+    """
+    problems: list[str] = []
+    tree = _layers(overrides, environ, path, problems)
+    emulator = _load_emulator(tree.pop("emulator", None), problems)
+    settings = dataclasses.replace(_build(Settings, tree, "", problems), emulator=emulator)
+    problems += config_checks.problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    return _with_dev_fallbacks(settings)
+
+
+def load_database_url(*, environ: Mapping[str, str] | None = None, path: Path | None = None) -> str:
+    """app.database_url (DATABASE_URL) through the same layers, without the other settings'
+    checks: migrations need nothing else. Raises ConfigError for an unreadable config."""
+    problems: list[str] = []
+    tree = _layers(None, environ, path, problems)
+    url = _build(AppSettings, tree.get("app", {}), "app.", problems).database_url
+    if problems:
+        raise ConfigError(problems)
+    return str(url)
+
+
+def sqlalchemy_url(database_url: str, instance_path: str) -> str:
+    """The SQLAlchemy URL for DATABASE_URL: postgres[ql]:// drives psycopg 3, and a relative
+    SQLite file lives in instance_path (created if missing)."""
+    if database_url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+        os.makedirs(instance_path, exist_ok=True)
+        return f"sqlite:///{instance_path}/{database_url.removeprefix('sqlite:///')}"
+    return database_url
+
+
+def _layers(
+    overrides: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
+    path: Path | None,
+    problems: list[str],
+) -> dict[str, Any]:
+    """The YAML file <- environment <- overrides, merged (the dataclasses hold the defaults)."""
     environ = os.environ if environ is None else environ
-    path = path or Path(environ.get("APG_CONFIG", DEFAULT_CONFIG_PATH))
+    named = environ.get("APG_CONFIG") if path is None else None
+    source = path or (Path(named) if named else DEFAULT_CONFIG_PATH)
     tree: dict[str, Any] = {}
-    _merge(tree, _read_yaml(path))
+    _merge(tree, _read_yaml(source, bool(named), problems))
     for var, key in ENV_VARS.items():
         if environ.get(var):
             _merge(tree, _nest({key: environ[var]}))
     _merge(tree, _nest(dict(overrides or {})))
-    emulator = _load_emulator(tree.pop("emulator", None))
-    settings = _build(Settings, tree, "")
-    settings = dataclasses.replace(settings, emulator=emulator)
-    _validate(settings)
-    return _with_dev_fallbacks(settings)
+    return tree
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
+def _read_yaml(path: Path, named: bool, problems: list[str]) -> dict[str, Any]:
+    """The file's sections; a missing file reads as empty unless APG_CONFIG named it."""
     try:
         data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        if named:
+            problems.append(f"{path} (APG_CONFIG): no such file")
+        return {}
+    except OSError as exc:
+        problems.append(f"{path}: cannot read it: {exc.strerror}")
+        return {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML") from exc
+        problems.append(f"{path}:{where} is not valid YAML")
+        return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        problems.append(f"{path}: the top level must be a mapping of sections")
+        return {}
     return data
 
 
@@ -108,30 +167,34 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             base[key] = dict(value) if isinstance(value, Mapping) else value
 
 
-def _load_emulator(section: Any) -> Any:
+def _load_emulator(section: Any, problems: list[str]) -> Any:
     from daraja_emulator import EmulatorConfigError, load_config
 
     try:
         return load_config(section)
-    except EmulatorConfigError as exc:
-        raise ConfigError(str(exc)) from exc
+    except EmulatorConfigError as exc:  # the emulator stops at its first problem
+        problems.append(str(exc))
+        return load_config(None)
 
 
-def _build(cls: type, data: Any, prefix: str) -> Any:
+def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+    """cls from a mapping; an unknown or mistyped key is a problem and keeps its default."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: must be a mapping")
+        problems.append(f"{prefix.rstrip('.') or 'config'}: must be a mapping")
+        return cls()
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in names:
-            raise ConfigError(f"{prefix}{key}: unknown key")
+    problems += [f"{prefix}{key}: unknown key" for key in data if key not in names]
     values = {}
-    for name in names & set(data):
+    for name in (key for key in data if key in names):  # in file order, so output is stable
         hint = hints[name]
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, data[name], f"{prefix}{name}.")
-        else:
+            values[name] = _build(hint, data[name], f"{prefix}{name}.", problems)
+            continue
+        try:
             values[name] = _coerce(data[name], hint, f"{prefix}{name}")
+        except ConfigError as exc:
+            problems += exc.problems
     return cls(**values)
 
 
@@ -160,52 +223,6 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     elif base is str and isinstance(value, str | int):
         return str(value)
     raise ConfigError(f"{key}: expected {base.__name__}, got {value!r}")
-
-
-def _validate(s: Settings) -> None:
-    for key, allowed in CHOICES.items():
-        section, name = key.split(".")
-        if getattr(getattr(s, section), name) not in allowed:
-            raise ConfigError(f"{key}: must be one of {', '.join(sorted(allowed))}")
-    for key in ("environments.emulator", "environments.sandbox", "environments.production"):
-        _require_url(key, getattr(s.environments, key.split(".")[1]))
-    _require_url("callbacks.public_base_url", s.callbacks.public_base_url)
-    word = forbidden_callback_word(s.callbacks.public_base_url)
-    if word:
-        raise ConfigError(f"callbacks.public_base_url: Daraja rejects URLs containing {word!r}")
-    if s.default_tenant.shortcode_kind == "till" and not s.default_tenant.store_number:
-        raise ConfigError("default_tenant.store_number: required for a till")
-    if s.payments.currency != "KES":
-        raise ConfigError("payments.currency: only KES is supported")
-    if not 0 < s.payments.min_amount <= s.payments.max_amount:
-        raise ConfigError("payments.min_amount: must be positive and <= payments.max_amount")
-    if s.security.encryption_key:
-        _validate_encryption_key(s.security.encryption_key)
-    if s.is_production:
-        _validate_production(s)
-
-
-def _validate_production(s: Settings) -> None:
-    if not s.security.secret_key:
-        raise ConfigError("security.secret_key (APG_SECRET_KEY): required in production")
-    if not s.security.encryption_key:
-        raise ConfigError("security.encryption_key (APG_ENCRYPTION_KEY): required in production")
-    if s.app.database_url.startswith("sqlite"):
-        raise ConfigError("app.database_url (DATABASE_URL): production needs PostgreSQL")
-    if not s.callbacks.public_base_url.startswith("https://"):
-        raise ConfigError("callbacks.public_base_url (MPESA_CALLBACK_BASE_URL): must be https")
-
-
-def _validate_encryption_key(keys: str) -> None:
-    try:
-        parse_keys(keys)
-    except ValueError as exc:  # its message names the key by position, never by value
-        raise ConfigError(f"security.encryption_key (APG_ENCRYPTION_KEY): {exc}") from None
-
-
-def _require_url(key: str, value: str) -> None:
-    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
-        raise ConfigError(f"{key}: must be an http(s) URL without spaces")
 
 
 def _with_dev_fallbacks(s: Settings) -> Settings:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from apg import create_app
-from apg.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError
+from apg.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, exit_on_config_error
 from apg.onboarding import ensure_default_merchant
 
 SCENARIOS = [
@@ -28,11 +28,8 @@ SCENARIOS = [
 
 
 def main() -> int:
-    try:
+    with exit_on_config_error():
         app = create_app()
-    except ConfigError as exc:
-        print(f"APG config error: {exc}", file=sys.stderr)
-        return 2
     settings = app.extensions["apg"].settings
     bind = os.environ.get("APG_BIND", "127.0.0.1:5000")
     children: list[subprocess.Popen[bytes]] = []

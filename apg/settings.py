@@ -27,6 +27,9 @@ class EnvironmentSettings:
 class DefaultTenantSettings:
     """The tenant `flask apg bootstrap` creates (MPESA_* variables fill it)."""
 
+    # False: there is no default tenant to bootstrap. Production needs it configured for real
+    # (own credentials, not the emulator) or disabled, e.g. when the CLI creates the tenants.
+    enabled: bool = True
     name: str = "Demo Merchant"
     environment: str = "emulator"
     shortcode: str = "174379"

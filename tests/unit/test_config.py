@@ -1,12 +1,14 @@
-"""Settings: defaults <- YAML <- environment <- overrides, and one-line errors."""
+"""Settings: defaults <- YAML <- environment <- overrides, and one line per problem."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
+from apg import config
 from apg.config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
 
 A_FERNET_KEY = Fernet.generate_key().decode()
@@ -90,15 +92,63 @@ def test_bad_config_names_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         load_settings(environ=env, path=write(tmp_path, yaml_text))
+    assert info.value.problems == [str(info.value)]  # exactly one problem, on one line
     assert "\n" not in str(info.value)
 
 
+def test_every_problem_is_listed_not_only_the_first(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "app:\n  env: staging\nperformance:\n  read_timeout: 3\n  http_pool_maxsize: many\n"
+        "payments:\n  currency: USD\nemulator:\n  callback_delayy: 1\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={"MPESA_ENVIRONMENT": "live"}, path=path)
+    assert [problem.split(":")[0] for problem in info.value.problems] == [
+        "emulator.callback_delayy",
+        "performance.read_timeout",
+        "performance.http_pool_maxsize",
+        "app.env",
+        "default_tenant.environment",
+        "payments.currency",
+    ]
+    assert str(info.value) == "\n".join(info.value.problems)
+
+
+def test_a_missing_config_file_named_by_apg_config_is_an_error(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={"APG_CONFIG": str(absent)})
+    assert info.value.problems == [f"{absent} (APG_CONFIG): no such file"]
+
+
+def test_an_unreadable_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={"APG_CONFIG": str(tmp_path)})  # a directory
+    assert info.value.problems == [f"{tmp_path}: cannot read it: Is a directory"]
+
+
+def test_only_the_default_config_file_may_be_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "DEFAULT_CONFIG_PATH", tmp_path / "absent.yaml")
+    assert load_settings(environ={}).default_tenant.shortcode == "174379"  # built-in defaults
+    assert load_settings(environ={"APG_CONFIG": ""}).performance.http_pool_maxsize == 20
+
+
+def test_apg_config_names_the_file_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "performance:\n  http_pool_maxsize: 3\n")
+    assert load_settings(environ={"APG_CONFIG": str(path)}).performance.http_pool_maxsize == 3
+
+
+A_SECRET_KEY = secrets.token_urlsafe(48)
 PRODUCTION = {
     "APG_ENV": "production",
-    "APG_SECRET_KEY": "s" * 32,
+    "APG_SECRET_KEY": A_SECRET_KEY,
     "APG_ENCRYPTION_KEY": A_FERNET_KEY,
     "DATABASE_URL": "postgresql://apg@db/apg",
     "MPESA_CALLBACK_BASE_URL": "https://pay.example.com",
+    "APG_DEFAULT_TENANT_ENABLED": "false",  # tenants come from `flask apg create-tenant`
 }
 
 
@@ -113,13 +163,16 @@ PRODUCTION = {
 )
 def test_production_refuses_to_start_without(tmp_path: Path, missing: str, key: str) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
-    with pytest.raises(ConfigError, match=key):
+    with pytest.raises(ConfigError) as info:
         load_settings(environ=env, path=write(tmp_path, ""))
+    [problem] = info.value.problems
+    assert problem.startswith(f"{key} ({missing}): ")
 
 
 def test_production_with_everything_set_loads(tmp_path: Path) -> None:
     settings = load_settings(environ=PRODUCTION, path=write(tmp_path, ""))
-    assert settings.is_production and settings.security.secret_key == "s" * 32
+    assert settings.is_production and settings.security.secret_key == A_SECRET_KEY
+    assert settings.default_tenant.enabled is False
 
 
 def test_wsgi_prints_one_line_and_exits_on_bad_config(tmp_path: Path) -> None:
@@ -178,6 +231,6 @@ def test_an_invalid_encryption_key_is_one_line_that_hides_the_key(
         load_settings(environ={"APG_ENCRYPTION_KEY": keys}, path=write(tmp_path, ""))
     message = str(info.value)
     assert message.startswith("security.encryption_key (APG_ENCRYPTION_KEY): ")
-    assert "\n" not in message
+    assert info.value.problems == [message]
     for key in keys.split(","):
         assert not key.strip() or key.strip() not in message
