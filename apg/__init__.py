@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from apg.clock import Clock
 from apg.config import PROJECT_ROOT, load_settings
 from apg.crypto import SecretBox
 from apg.extensions import db, migrate
-from apg.logs import install_token_filter
+from apg.logs import configure_logging
 from apg.payments.registry import ProcessorRegistry
 from apg.payments.service import Payments
 from apg.processors.mpesa.processor import MpesaProcessor
@@ -32,11 +31,7 @@ def create_app(
     settings = load_settings(config_overrides)
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(_flask_config(app, settings))
-    logging.basicConfig(
-        level=settings.monitoring.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    install_token_filter(logging.getLogger("werkzeug"))  # its request lines carry the path
+    configure_logging(settings.monitoring.log_level)
     if settings.security.trusted_proxy_hops:
         hops = settings.security.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

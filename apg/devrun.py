@@ -59,9 +59,7 @@ def main() -> int:
                     "2",
                     "--threads",
                     "4",
-                    "--access-logfile",
-                    "-",
-                    "wsgi:app",
+                    "wsgi:app",  # the access log and its format come from gunicorn.conf.py
                 ]
             )
         )

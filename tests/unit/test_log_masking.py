@@ -1,7 +1,9 @@
-"""Tenants' callback tokens never reach werkzeug's or gunicorn's access logs."""
+"""Credentials never reach werkzeug's or gunicorn's logs: tenants' callback tokens are masked,
+API keys sent as basic auth are refused and logged nowhere, Authorization headers never."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import socket
 import subprocess
@@ -15,15 +17,18 @@ from types import SimpleNamespace
 import pytest
 import requests
 from flask import Flask
+from flask.testing import FlaskClient
 from gunicorn.config import Config
 
 from apg.logs import (
+    ACCESS_LOG_FORMAT,
     CallbackTokenFilter,
     MaskingGunicornLogger,
     install_token_filter,
     mask_callback_tokens,
 )
 from tests.support.servers import LiveServer
+from tests.unit.test_logging_setup import LOG_LINE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"
@@ -35,6 +40,9 @@ def app(environ, start_response):
 """
 
 PATH, MASKED_PATH = f"/webhooks/daraja/{TOKEN}/stk", f"/webhooks/daraja/{MASKED}/stk"
+KEY = "apg_test_3b5d0c8e9f2a41d7b6c0e1f2"
+CREDENTIALS = base64.b64encode(f"{KEY}:".encode()).decode()  # what `curl -u KEY:` sends
+BASIC_AUTH = f"Basic {CREDENTIALS}"
 
 
 @pytest.mark.parametrize(
@@ -106,7 +114,71 @@ def test_gunicorn_error_lines_carry_no_token(
     gunicorn_logger: MaskingGunicornLogger, tmp_path: Path
 ) -> None:
     gunicorn_logger.error("Error handling request %s", PATH)
-    assert f"Error handling request {MASKED_PATH}" in (tmp_path / "error.log").read_text()
+    line = LOG_LINE.fullmatch((tmp_path / "error.log").read_text().strip())
+    assert line is not None
+    assert (line["name"], line["message"]) == (
+        "gunicorn.error",
+        f"Error handling request {MASKED_PATH}",
+    )
+
+
+def log_a_basic_auth_request(logger: MaskingGunicornLogger, access_log_format: str) -> str:
+    """Log `curl -u KEY: -A curl/8.5.0 /api/v1/payments` (answered 401) with the given format;
+    returns the access log's line."""
+    logger.cfg.set("access_log_format", access_log_format)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/api/v1/payments",
+        "PATH_INFO": "/api/v1/payments",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.7",
+        "HTTP_USER_AGENT": "curl/8.5.0",
+        "HTTP_AUTHORIZATION": BASIC_AUTH,
+    }
+    headers = [("Authorization", BASIC_AUTH), ("User-Agent", "curl/8.5.0")]
+    response = SimpleNamespace(
+        status="401 UNAUTHORIZED", sent=230, headers=[("X-Request-ID", "req_0123456789abcdef")]
+    )
+    logger.access(response, headers, environ, timedelta(microseconds=1500))
+    return Path(logger.cfg.accesslog).read_text().strip()
+
+
+def test_gunicorn_access_line_is_the_log_format_with_the_request_id_and_no_user(
+    gunicorn_logger: MaskingGunicornLogger,
+) -> None:
+    line = LOG_LINE.fullmatch(log_a_basic_auth_request(gunicorn_logger, ACCESS_LOG_FORMAT))
+    assert line is not None
+    assert (line["level"], line["name"], line["message"]) == (
+        "INFO",
+        "gunicorn.access",
+        '10.0.0.7 "GET /api/v1/payments HTTP/1.1" 401 230 0.001500s "curl/8.5.0"'
+        " req=req_0123456789abcdef",
+    )
+
+
+def test_gunicorns_default_access_format_logs_no_basic_auth_user(
+    gunicorn_logger: MaskingGunicornLogger,
+) -> None:
+    line = log_a_basic_auth_request(gunicorn_logger, Config().access_log_format)  # has %(u)s
+    assert KEY not in line and CREDENTIALS not in line
+    assert ": 10.0.0.7 - - [" in line
+
+
+@pytest.mark.parametrize(
+    "access_log_format",
+    [
+        "%(u)s",
+        "%({authorization}i)s",
+        "%({Authorization}i)s",
+        "%({http_authorization}e)s",
+        "%({HTTP_AUTHORIZATION}e)s",
+    ],
+)
+def test_an_access_format_asking_for_credentials_logs_a_dash(
+    gunicorn_logger: MaskingGunicornLogger, access_log_format: str
+) -> None:
+    line = LOG_LINE.fullmatch(log_a_basic_auth_request(gunicorn_logger, access_log_format))
+    assert line is not None and line["message"] == "-"
 
 
 def test_werkzeug_request_lines_mask_the_token(
@@ -117,6 +189,39 @@ def test_werkzeug_request_lines_mask_the_token(
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert not [line for line in lines if TOKEN in line]
     assert [line for line in lines if MASKED_PATH in line]
+
+
+def test_werkzeug_request_lines_carry_no_basic_auth_user(
+    app: Flask, gateway_server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    requests.get(f"{gateway_server.url}/api/v1/payments", auth=(KEY, ""), timeout=5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert [line for line in lines if "GET /api/v1/payments HTTP/1.1" in line]  # maybe coloured
+    assert not [line for line in lines if KEY in line or CREDENTIALS in line]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "code"),
+    [
+        ("Basic", "basic_auth_not_supported"),
+        ("basic", "basic_auth_not_supported"),
+        ("Token", "invalid_api_key"),  # any other scheme: the usual 401
+    ],
+)
+def test_a_valid_key_sent_as_basic_auth_gets_a_401_saying_to_use_bearer(
+    client: FlaskClient, tenant: tuple[str, str], scheme: str, code: str
+) -> None:
+    credentials = base64.b64encode(f"{tenant[1]}:".encode()).decode()
+    response = client.get("/api/v1/payments", headers={"Authorization": f"{scheme} {credentials}"})
+    error = response.json["error"]
+    assert (response.status_code, error["type"], error["code"]) == (
+        401,
+        "authentication_error",
+        code,
+    )
+    assert "Authorization: Bearer <key>" in error["message"]
+    assert tenant[1] not in response.text and credentials not in response.text
 
 
 def test_gunicorn_started_in_the_project_masks_its_access_log(tmp_path: Path) -> None:
@@ -139,7 +244,9 @@ def test_gunicorn_started_in_the_project_masks_its_access_log(tmp_path: Path) ->
     logged = access_log.read_text()
     assert TOKEN not in logged
     masked = MASKED_PATH
-    assert logged.strip() == f"GET {masked}?q=1 HTTP/1.0|{masked}|{masked}?q=1|{masked}"
+    line = LOG_LINE.fullmatch(logged.strip())
+    assert line is not None
+    assert line["message"] == f"GET {masked}?q=1 HTTP/1.0|{masked}|{masked}?q=1|{masked}"
 
 
 def http_get_over_unix_socket(path: Path, target: str, server: subprocess.Popen[bytes]) -> bytes:
