@@ -19,12 +19,22 @@ from apg.extensions import db
 from daraja_emulator import EmulatorServer, load_config
 from tests.support.clock import ShiftableClock
 from tests.support.factories import EmulatorControl, Merchant, make_tenant
+from tests.support.openapi import CHECKED, CheckedClient
 from tests.support.servers import LiveServer
 
 
 def pytest_report_header() -> str:
     url = os.environ.get("APG_TEST_DATABASE_URL")
     return f"APG test database: {url or 'SQLite (temporary file)'}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CHECKED:
+        kinds = len(CHECKED)
+        terminalreporter.write_line(
+            f"OpenAPI: {sum(CHECKED.values())} API responses checked against the document"
+            f" ({kinds} distinct operation/status pairs)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +80,7 @@ def app(
         clock=clock,
     )
     app.config["TESTING"] = True
+    app.test_client_class = CheckedClient  # every API response is checked against the document
     gateway_server.app = app
     with app.app_context():
         _drop_everything()

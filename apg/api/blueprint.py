@@ -64,6 +64,7 @@ ERROR_DESCRIPTIONS = {
     424: "M-Pesa refused the request; the failed payment is included",
     502: "Outcome unknown (the payment is `unknown` and included), or M-Pesa refused a query",
     415: "The body is not declared JSON: send Content-Type: application/json",
+    500: "A fault of ours: quote the request_id to support",
     503: "Never sent (M-Pesa unreachable) or the account's credentials were rejected"
     " (`configuration_error`); the failed payment is included",
     504: "M-Pesa did not answer in time: outcome unknown, the payment is `unknown`",
@@ -149,16 +150,19 @@ class Blueprint(flask_smorest.Blueprint):
         headers = {**REQUEST_ID_HEADER, **kwargs.pop("headers", {})}
         return super().response(status_code, schema, headers=headers, **kwargs)
 
+    def alt_response(self, status_code: int, **kwargs: Any) -> Any:
+        headers = {**REQUEST_ID_HEADER, **kwargs.pop("headers", {})}
+        return super().alt_response(status_code, headers=headers, **kwargs)
+
     def errors(self, *statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Document the error responses a route can give (always 400 and 401)."""
+        """Document the error responses a route can give (always 400, 401 and 500)."""
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            for status in sorted({400, 401, *statuses}, reverse=True):
+            for status in sorted({400, 401, 500, *statuses}, reverse=True):
                 view = self.alt_response(
                     status,
                     schema=ErrorSchema,
                     description=ERROR_DESCRIPTIONS[status],
-                    headers=REQUEST_ID_HEADER,
                 )(view)
             return view
 

@@ -32,6 +32,10 @@ blp = Blueprint(
 )
 
 register_serializer(PaymentTransaction, PaymentSchema().dump)
+RECOVERED = (
+    "An earlier request with this Idempotency-Key recorded this payment and died before"
+    " answering: this is that payment as it stands (Idempotent-Replayed: true)"
+)
 
 
 def existing_payment(tenant_id: str, key: str, since: datetime) -> tuple[str, int] | None:
@@ -43,8 +47,9 @@ def existing_payment(tenant_id: str, key: str, since: datetime) -> tuple[str, in
 @blp.route("", methods=["POST"])
 @blp.arguments(PaymentCreateSchema)
 @blp.idempotent(recover=existing_payment)
-@blp.response(201, PaymentSchema)
-@blp.errors(400, 409, 422, 424, 502, 503, 504)
+@blp.response(201, PaymentSchema, description="Created: the customer is being prompted")
+@blp.alt_response(200, schema=PaymentSchema, description=RECOVERED, success=True)
+@blp.errors(409, 415, 422, 424, 502, 503, 504)
 def create_payment(data: dict[str, Any]) -> PaymentTransaction:
     """Start a payment: the customer gets an M-Pesa prompt; the answer is `processing`."""
     key = g.get("idempotency_key")
@@ -54,7 +59,7 @@ def create_payment(data: dict[str, Any]) -> PaymentTransaction:
 @blp.route("", methods=["GET"])
 @blp.arguments(PaymentListQuerySchema, location="query")
 @blp.response(200, PaymentListSchema)
-@blp.errors(400, 404)
+@blp.errors(404)
 def list_payments(query: dict[str, Any]) -> Page:
     """List payments, newest first, with cursor pagination and filters."""
     return queries.list_payments(g.tenant.id, PaymentFilter(**query))

@@ -71,12 +71,14 @@ def test_keys_are_per_tenant(app: Flask, merchant: Merchant, gateway_server: Liv
 
 
 def test_a_failed_payment_replays_its_failure(app: Flask, gateway_server: LiveServer) -> None:
-    merchant = Merchant(gateway_server.url, make_tenant(app, "Bad Key", passkey="wrong")[1])
-    first = merchant.create_payment(idempotency_key="k1")
-    second = merchant.create_payment(idempotency_key="k1")
+    merchant = Merchant(gateway_server.url, make_tenant(app, "Busy Line")[1])
+    assert merchant.create_payment(phone_number="0711000124").status_code == 201
+    first = merchant.create_payment(idempotency_key="k1", phone_number="0711000124")  # locked
+    second = merchant.create_payment(idempotency_key="k1", phone_number="0711000124")
     assert first.status_code == second.status_code == 424
+    assert second.headers["Idempotent-Replayed"] == "true"
     assert second.json() == first.json()
-    assert payment_count(app) == 1
+    assert payment_count(app) == 2
 
 
 def test_a_key_expires_after_its_ttl(app: Flask, merchant: Merchant, clock: ShiftableClock) -> None:
@@ -104,9 +106,9 @@ def test_malformed_key_is_rejected(merchant: Merchant) -> None:
 def test_a_rule_violation_before_any_effect_does_not_burn_the_key(
     app: Flask, merchant: Merchant
 ) -> None:
-    bad = merchant.create_payment(idempotency_key="order-11", amount=10050)  # not whole shillings
+    bad = merchant.create_payment(idempotency_key="order-11", amount=25_000_100)  # > max
     assert bad.status_code == 400
-    assert bad.json()["error"]["code"] == "amount_not_whole_shillings"
+    assert bad.json()["error"]["code"] == "amount_out_of_range"
     fixed = merchant.create_payment(idempotency_key="order-11", amount=10000)
     assert fixed.status_code == 201
     assert payment_count(app) == 1
@@ -144,7 +146,7 @@ def test_a_replayed_error_keeps_one_request_id(app: Flask, gateway_server: LiveS
     merchant = Merchant(gateway_server.url, make_tenant(app, "Bad Key", passkey="wrong")[1])
     first = merchant.create_payment(idempotency_key="k2")
     replay = merchant.create_payment(idempotency_key="k2")
-    assert replay.status_code == 424
+    assert replay.status_code == 503  # configuration_error, with its failed payment
     assert replay.json()["error"]["request_id"] == replay.headers["X-Request-ID"]
     assert first.json()["error"]["request_id"] == first.headers["X-Request-ID"]
 

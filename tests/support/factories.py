@@ -9,6 +9,7 @@ from flask import Flask
 
 from apg import onboarding
 from apg.processors.mpesa.accounts import NewAccount
+from tests.support.openapi import check_requests_response
 
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 
@@ -53,6 +54,7 @@ class Merchant:
         self.base_url = base_url
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
+        self.session.hooks["response"].append(check_requests_response)  # against the document
 
     def create_payment(self, idempotency_key: str | None = None, **body: Any) -> requests.Response:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
