@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -12,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from apg import errors
 from apg.clock import Clock
-from apg.config import PROJECT_ROOT, load_settings
+from apg.config import PROJECT_ROOT, load_settings, sqlalchemy_url
 from apg.crypto import SecretBox
 from apg.extensions import db, migrate
 from apg.logs import configure_logging
@@ -47,12 +46,7 @@ def create_app(
 
 
 def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
-    url = settings.app.database_url
-    if url.startswith(("postgres://", "postgresql://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        os.makedirs(app.instance_path, exist_ok=True)  # relative SQLite files live in instance/
-        url = f"sqlite:///{app.instance_path}/{url.removeprefix('sqlite:///')}"
+    url = sqlalchemy_url(settings.app.database_url, app.instance_path)
     # hide_parameters: bound values (credentials, phone numbers) stay out of logged DB errors.
     engine: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
@@ -64,14 +58,6 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine,
         "MAX_CONTENT_LENGTH": 256 * 1024,
-        "API_TITLE": "APG — M-Pesa payment gateway",
-        "API_VERSION": "v1",
-        "OPENAPI_VERSION": "3.0.3",
-        "OPENAPI_URL_PREFIX": "/api",
-        "OPENAPI_JSON_PATH": "openapi.json",
-        "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        "API_SPEC_OPTIONS": {"security": [{"bearerAuth": []}]},
     }
 
 
