@@ -26,6 +26,7 @@ class APGError(Exception):
     type = "api_error"
     code = "internal_error"
     message = "An unexpected error occurred."
+    headers: dict[str, str] = {}
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class UnsupportedMediaTypeError(InvalidRequestError):
 class AuthenticationError(APGError):
     status, type, code = 401, "authentication_error", "invalid_api_key"
     message = "A valid API key is required: Authorization: Bearer <key>."
+    headers = {"WWW-Authenticate": 'Bearer realm="apg"'}  # RFC 6750: the scheme to use
 
 
 class NotFoundError(APGError):
@@ -134,7 +136,9 @@ def init_app(app: Flask) -> None:
 
 
 def error_response(error: APGError) -> tuple[Any, int]:
-    return jsonify(error.to_dict()), error.status
+    response = jsonify(error.to_dict())
+    response.headers.update(error.headers)
+    return response, error.status
 
 
 def handle_apg_error(error: APGError) -> tuple[Any, int]:

@@ -82,6 +82,7 @@ def test_requests_without_a_valid_key_are_401(client: FlaskClient, header: str |
     ):
         assert response.status_code == 401
         assert response.json["error"]["type"] == "authentication_error"
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="apg"'
 
 
 def test_unknown_routes_and_methods_get_the_json_error_shape(
