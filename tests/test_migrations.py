@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from apg import create_app
 from apg.extensions import db
@@ -69,6 +71,43 @@ def test_0003_carries_existing_rows_over(tmp_path: Path) -> None:
             [(8, "ws_CO_1")],
         ]
         assert bytes(db.session.get(InboundCallback, 1).raw_body) == b'{"a": 1}'
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_0004_renames_duplicate_tenant_names_oldest_first(tmp_path: Path) -> None:
+    """Later duplicates (by created_at, then id) get " (2)", " (3)"…, skipping names in use;
+    names are stripped and a blank one becomes the tenant's id. Then names are unique."""
+    app = create_app({"app.database_url": f"sqlite:///{tmp_path / 'names.db'}"})
+    tenants = [  # (id, name, created_at), not in created_at order
+        ("ten_c", "Shop", "2026-01-03"),
+        ("ten_b", "Shop", "2026-01-02"),
+        ("ten_a", " Shop ", "2026-01-02"),
+        ("ten_d", "Shop (2)", "2026-01-04"),
+        ("ten_e", "  ", "2026-01-05"),
+        ("ten_f", "Solo", "2026-01-06"),
+    ]
+    with app.app_context():
+        flask_migrate.upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            for tenant_id, name, created in tenants:
+                conn.execute(
+                    text("INSERT INTO tenants VALUES (:id, :name, :id, :created)"),
+                    {"id": tenant_id, "name": name, "created": f"{created} 00:00:00"},
+                )
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            names = dict(conn.execute(text("SELECT id, name FROM tenants")).all())
+            assert names == {
+                "ten_a": "Shop",
+                "ten_b": "Shop (3)",
+                "ten_c": "Shop (4)",
+                "ten_d": "Shop (2)",
+                "ten_e": "ten_e",
+                "ten_f": "Solo",
+            }
+        with db.engine.begin() as conn, pytest.raises(IntegrityError):
+            conn.execute(text(f"INSERT INTO tenants VALUES ('ten_g', 'Solo', 'g', {T0})"))
         db.session.remove()
         db.engine.dispose()
 

@@ -15,7 +15,7 @@ class Tenant(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tenants"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # stripped, never empty
     # Unguessable path token that routes Daraja callbacks to this tenant. Hex, so it can never
     # contain a word Daraja forbids in callback URLs (exe, cmd, sql, ...).
     callback_token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -33,4 +33,9 @@ class ApiKey(db.Model):  # type: ignore[name-defined]
     prefix: Mapped[str] = mapped_column(String(24))  # e.g. apg_test_AbCd, for support chats
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the key stops working: in the past, revoked; in the future, a rotated key's grace
+    # period; None, active.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def works_at(self, now: datetime) -> bool:
+        return self.revoked_at is None or self.revoked_at > now
