@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, select
@@ -113,14 +113,50 @@ def add_account(tenant_id: str, new: NewAccount, box: SecretBox, now: datetime) 
     return account
 
 
+@dataclass(frozen=True)
+class CredentialChanges:
+    """New values for an account's credentials; None leaves one as it is."""
+
+    consumer_key: str | None = None
+    consumer_secret: str | None = None
+    passkey: str | None = None
+    initiator_name: str | None = None
+    initiator_password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"CredentialChanges({', '.join(self.given())})"
+
+    def given(self) -> dict[str, str]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+
+def update_credentials(account_id: str, changes: CredentialChanges, box: SecretBox) -> MpesaAccount:
+    """Replace the given credentials, encrypted afresh (the caller commits).
+
+    New consumer keys mint a new OAuth token: tokens are cached by a fingerprint of the base URL,
+    key and secret. Raises LookupError for an unknown account, ValueError naming the fault.
+    """
+    account = db.session.get(MpesaAccount, account_id)
+    if account is None:
+        raise LookupError(f"no M-Pesa account {account_id}")
+    given = changes.given()
+    if not given:
+        raise ValueError("nothing to change: give at least one credential")
+    if empty := [name for name, value in given.items() if not value.strip()]:
+        raise ValueError(f"empty {', '.join(empty)}")
+    _check_box(account.environment, box)
+    for name, value in given.items():
+        if name == "initiator_name":
+            account.initiator_name = value
+        else:
+            setattr(account, f"{name}_enc", box.encrypt(value))
+    return account
+
+
 def check(new: NewAccount, box: SecretBox) -> None:
     if new.environment not in ENVIRONMENTS:
         raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
-    if new.environment != "emulator" and box.is_development_key:
-        raise ValueError(
-            f"refusing to store {new.environment} credentials under the public development"
-            f" encryption key: set APG_ENCRYPTION_KEY first (make one with: {KEYGEN_COMMAND})"
-        )
+    _check_box(new.environment, box)
     if new.kind not in KINDS:
         raise ValueError(f"shortcode kind must be one of {', '.join(KINDS)}")
     if not new.shortcode.isdigit() or not 5 <= len(new.shortcode) <= 7:
@@ -131,6 +167,25 @@ def check(new: NewAccount, box: SecretBox) -> None:
         raise ValueError("consumer key and consumer secret are required")
     if new.kind in STK_KINDS and not new.passkey:
         raise ValueError(f"a {new.kind} needs its Lipa na M-Pesa passkey")
+
+
+def _check_box(environment: str, box: SecretBox) -> None:
+    if environment != "emulator" and box.is_development_key:
+        raise ValueError(
+            f"refusing to store {environment} credentials under the public development"
+            f" encryption key: set APG_ENCRYPTION_KEY first (make one with: {KEYGEN_COMMAND})"
+        )
+
+
+def accounts_of(tenant_id: str) -> list[MpesaAccount]:
+    """Oldest first."""
+    return list(
+        db.session.execute(
+            select(MpesaAccount)
+            .where(MpesaAccount.tenant_id == tenant_id)
+            .order_by(MpesaAccount.created_at, MpesaAccount.id)
+        ).scalars()
+    )
 
 
 def stk_account_id(tenant_id: str) -> str | None:
