@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from apg.api.account import blp as account_blp
 from apg.api.blueprint import Api
 from apg.api.payments import blp as payments_blp
 
@@ -14,3 +15,4 @@ def init_app(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "apg_test_… / apg_live_…"}
     )
     api.register_blueprint(payments_blp)
+    api.register_blueprint(account_blp)
