@@ -1,0 +1,17 @@
+"""`flask --app wsgi apg …`: administer merchants (tenants, M-Pesa accounts, API keys) and
+payments. Every command prints one JSON object; bad input is a usage error (exit 2)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.cli import AppGroup
+
+from apg.cli import keys, merchants, payments
+
+
+def init_app(app: Flask) -> None:
+    group = AppGroup("apg", help="APG administration.")
+    for module in (merchants, keys, payments):
+        for command in module.cli.commands.values():
+            group.add_command(command)
+    app.cli.add_command(group)
