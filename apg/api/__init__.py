@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from flask import Flask
 
+from apg.api import docs
 from apg.api.account import blp as account_blp
 from apg.api.blueprint import Api
 from apg.api.payments import blp as payments_blp
 
 
 def init_app(app: Flask) -> None:
+    for key, value in docs.settings().items():
+        app.config.setdefault(key, value)
     api = Api(app)  # one per app: the OpenAPI spec belongs to the app
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "apg_test_… / apg_live_…"}
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key, apg_test_… or apg_live_… (flask apg create-api-key)",
+        },
     )
+    app.register_blueprint(docs.assets)
     api.register_blueprint(payments_blp)
     api.register_blueprint(account_blp)
