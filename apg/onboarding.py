@@ -14,7 +14,7 @@ from apg.processors.mpesa.accounts import CredentialChanges, MpesaAccount, NewAc
 from apg.services import Services
 from apg.tenants import service as tenants
 from apg.tenants.models import ApiKey, Tenant
-from apg.webhooks.urls import callback_url
+from apg.webhooks.urls import callback_url_base
 
 T = TypeVar("T")
 
@@ -92,10 +92,10 @@ def describe_merchant(
     """
     tenant = _require_tenant(tenant_id)
     # The URL of a callback kind minus the kind: the base every kind's URL starts with.
-    base = callback_url(services.settings.callbacks.public_base_url, tenant.callback_token, "")
+    base = callback_url_base(services.settings.callbacks.public_base_url, tenant.callback_token)
     return MerchantOverview(
         tenant=tenant,
-        callback_url_base=base.rstrip("/"),
+        callback_url_base=base,
         mpesa_accounts=accounts.accounts_of(tenant_id),
         api_keys=tenants.api_keys_of(tenant_id),
         api_key=tenants.key_by_secret(api_key) if api_key else None,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import g, request
+from flask import g
 from marshmallow import fields
 
 from apg import onboarding
 from apg.api.blueprint import Blueprint
+from apg.api.schemas import OutputSchema, constant
 from apg.services import services
 
 blp = Blueprint(
@@ -18,7 +19,7 @@ blp = Blueprint(
 )
 
 
-class MpesaAccountSchema(ma.Schema):
+class MpesaAccountSchema(OutputSchema):
     """An M-Pesa account without its secrets: only whether each one is set."""
 
     id = fields.String()
@@ -48,8 +49,8 @@ class ApiKeySchema(ma.Schema):
     )
 
 
-class AccountSchema(ma.Schema):
-    object = fields.Constant("account")
+class AccountSchema(OutputSchema):
+    object = constant("account")
     id = fields.String(attribute="tenant.id", metadata={"description": "The tenant id"})
     name = fields.String(attribute="tenant.name")
     created_at = fields.DateTime(attribute="tenant.created_at")
@@ -71,9 +72,4 @@ class AccountSchema(ma.Schema):
 @blp.errors()
 def get_account() -> onboarding.MerchantOverview:
     """Your tenant: its name, callback URL base, M-Pesa accounts (no secrets) and this key."""
-    return onboarding.describe_merchant(services(), g.tenant.id, api_key=_presented_api_key())
-
-
-def _presented_api_key() -> str:
-    # Read as the house Blueprint read it before letting this request in.
-    return request.headers["Authorization"].partition(" ")[2].strip()
+    return onboarding.describe_merchant(services(), g.tenant.id, api_key=g.api_key)

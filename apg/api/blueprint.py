@@ -291,7 +291,7 @@ def _authenticate() -> None:
         )
     if scheme.lower() != "bearer" or not api_key.strip():
         raise AuthenticationError()
-    tenant = authenticate(api_key.strip())
+    tenant = authenticate(api_key.strip(), services().clock.now())  # grace periods: app clock
     if tenant is None:
         raise AuthenticationError("Invalid API key.")
-    g.tenant = tenant
+    g.tenant, g.api_key = tenant, api_key.strip()

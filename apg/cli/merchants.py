@@ -178,10 +178,13 @@ def show_tenant(tenant_id: str) -> None:
 @cli.command("bootstrap")
 def bootstrap() -> None:
     """Create the default tenant from settings if missing, and print a fresh API key for it.
-    Refused in production (use create-tenant) and when the default tenant is disabled."""
+    Refused when it is disabled, and in production while it is the emulator demo (the settings
+    refuse that too; this is the belt to their braces)."""
     settings = services().settings
-    if settings.is_production:
-        raise click.ClickException("bootstrap makes a demo tenant: refused in production")
+    if settings.is_production and settings.default_tenant.environment == "emulator":
+        raise click.ClickException(
+            "bootstrap: refused in production while the default tenant is the emulator demo"
+        )
     if not settings.default_tenant.enabled:
         raise click.ClickException(
             "bootstrap: the default tenant is disabled (default_tenant.enabled)"

@@ -17,6 +17,7 @@ from apg.extensions import db
 from apg.processors.mpesa.accounts import Credentials, MpesaAccount, load_credentials
 from apg.tenants.models import Tenant
 from apg.tenants.service import authenticate
+from tests.support.clock import ShiftableClock
 from tests.support.factories import SANDBOX_PASSKEY, Merchant
 from tests.support.servers import LiveServer
 
@@ -278,6 +279,18 @@ def test_rotating_a_key_replaces_it_at_once_by_default(app: Flask, client: Flask
     assert run(app, "rotate-api-key", "--key", old["id"])[0] == 2  # retired keys stay retired
 
 
+def test_the_api_ends_a_grace_period_by_the_apps_clock(
+    app: Flask, client: FlaskClient, clock: ShiftableClock
+) -> None:
+    output = created(app, "--name", "Shop")
+    [old] = list_keys(app, output["tenant_id"])
+    rotated = json.loads(run(app, "rotate-api-key", "--key", old["id"], "--grace-hours", "1")[1])
+    assert client.get("/api/v1/payments", headers=bearer(output["api_key"])).status_code == 200
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert client.get("/api/v1/payments", headers=bearer(output["api_key"])).status_code == 401
+    assert client.get("/api/v1/payments", headers=bearer(rotated["api_key"])).status_code == 200
+
+
 def test_a_grace_period_keeps_the_old_key_working_until_it_ends(
     app: Flask, client: FlaskClient
 ) -> None:
@@ -369,7 +382,11 @@ def test_bootstrap_reuses_the_default_tenant(app: Flask) -> None:
 @pytest.mark.parametrize(
     ("section", "change", "message"),
     [
-        ("app", {"env": "production"}, "bootstrap makes a demo tenant: refused in production"),
+        (
+            "app",
+            {"env": "production"},
+            "bootstrap: refused in production while the default tenant is the emulator demo",
+        ),
         (
             "default_tenant",
             {"enabled": False},
