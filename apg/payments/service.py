@@ -107,7 +107,7 @@ class Payments:
             case ports.Refused(code=code, message=message):
                 raise UpstreamRejectedError(daraja_code=code, daraja_message=message)
             case ports.Misconfigured():
-                raise misconfigured(txn.account_id, answer)
+                raise misconfigured(txn.tenant_id, txn.account_id, answer)
             case ports.NotSent(reason=reason):
                 raise UpstreamUnavailableError(reason)
             case ports.Unknown(reason=reason):
@@ -134,7 +134,7 @@ class Payments:
                 raise PaymentFailedError(daraja_code=code, daraja_message=message, payment=txn)
             case ports.Misconfigured(setting=setting, code=code, message=message):
                 self._fail(txn, code, message, reason=f"misconfigured: {setting}")
-                raise misconfigured(txn.account_id, answer, payment=txn)
+                raise misconfigured(txn.tenant_id, txn.account_id, answer, payment=txn)
             case ports.NotSent(reason=reason):
                 self._fail(txn, None, None, reason=f"not sent: {reason}")
                 raise UpstreamUnavailableError(payment=txn)
@@ -289,15 +289,18 @@ def _reference(txn: PaymentTransaction, ref: ports.Ref, now: datetime) -> Proces
 
 
 def misconfigured(
-    account_id: str, answer: ports.Misconfigured, payment: PaymentTransaction | None = None
+    tenant_id: str,
+    account_id: str,
+    answer: ports.Misconfigured,
+    payment: PaymentTransaction | None = None,
 ) -> ConfigurationError:
     """The error an integrator and an operator can act on: which setting, which account."""
     return ConfigurationError(
         f"M-Pesa rejected the {answer.setting} of account {account_id}. This is the gateway's"
         " configuration, not the customer's decline: nobody was prompted or charged. An"
-        f" operator should check the account (flask --app wsgi apg show-tenant) and replace"
-        f" the {answer.setting} (flask --app wsgi apg update-credentials --account"
-        f" {account_id}); then retry with a new Idempotency-Key.",
+        f" operator should check the account (flask --app wsgi apg show-tenant --tenant"
+        f" {tenant_id}) and replace the {answer.setting} (flask --app wsgi apg"
+        f" update-credentials --account {account_id}); then retry with a new Idempotency-Key.",
         setting=answer.setting,
         account_id=account_id,
         daraja_code=answer.code,
