@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from apg.extensions import db
-from tests.support.factories import Merchant, make_tenant
+from tests.support.factories import SANDBOX_PASSKEY, Merchant, make_tenant
 from tests.support.servers import LiveServer, ScriptedDaraja, SilentServer, closed_port_url
 
 
@@ -197,3 +197,17 @@ def test_a_refresh_daraja_does_not_answer_is_504_and_changes_nothing(
         daraja.stop()
     assert (response.status_code, response.json()["error"]["code"]) == (504, "upstream_timeout")
     assert merchant.get_payment(payment_id).json()["status"] == "processing"
+
+
+def test_the_fix_the_configuration_error_names_works(
+    app: Flask, gateway_server: LiveServer
+) -> None:
+    """Follow the message: update-credentials with the right passkey (from stdin), pay again."""
+    merchant = merchant_for(app, gateway_server, passkey="not-the-passkey")
+    error = assert_configuration_error(merchant.create_payment(), "passkey")
+    fixed = app.test_cli_runner().invoke(
+        args=["apg", "update-credentials", "--account", error["account_id"], "--passkey", "-"],
+        input=SANDBOX_PASSKEY + "\n",
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert merchant.create_payment(phone_number="0711000125").status_code == 201
