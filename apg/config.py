@@ -31,6 +31,7 @@ ENV_VARS = {
     "APG_SECRET_KEY": "security.secret_key",
     "APG_ENCRYPTION_KEY": "security.encryption_key",
     "APG_LOG_LEVEL": "monitoring.log_level",
+    "APG_TRUSTED_PROXY_HOPS": "security.trusted_proxy_hops",
     "APG_DEFAULT_TENANT_ENABLED": "default_tenant.enabled",
     "APG_DEFAULT_TENANT_NAME": "default_tenant.name",
     "MPESA_ENVIRONMENT": "default_tenant.environment",

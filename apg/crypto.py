@@ -52,6 +52,13 @@ class SecretBox:
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode("ascii")
 
+    def rotate(self, token: str) -> str:
+        """The same secret, encrypted under the first (newest) key."""
+        try:
+            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        except InvalidToken as exc:
+            raise ValueError("cannot decrypt: wrong APG_ENCRYPTION_KEY?") from exc
+
     def decrypt(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode()

@@ -130,3 +130,9 @@ def _committed(change: Callable[[], T]) -> T:
         db.session.rollback()
         raise
     return result
+
+
+def reencrypt_secrets(services: Services) -> dict[str, int]:
+    """After a new key is put first in APG_ENCRYPTION_KEY: move every stored secret to it."""
+    moved = _committed(lambda: accounts.reencrypt_secrets(services.secrets))
+    return {"accounts": moved[0], "secrets": moved[1]}

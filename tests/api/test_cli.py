@@ -457,3 +457,25 @@ def test_further_keys_of_a_production_tenant_are_live(app: Flask) -> None:
     assert json.loads(run(app, "create-api-key", "--tenant", test_tenant)[1])["api_key"].startswith(
         "apg_test_"
     )
+
+
+def test_reencrypt_secrets_moves_every_secret_to_the_newest_key(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rotation: prepend a new key, re-encrypt, then the old key can be dropped."""
+    from cryptography.fernet import Fernet
+
+    from apg.crypto import SecretBox
+
+    first = created(app, "--name", "Shop")
+    services = app.extensions["apg"]
+    old_key = services.settings.security.encryption_key
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setattr(services, "secrets", SecretBox(f"{new_key},{old_key}"))
+    result = invoke(app, "reencrypt-secrets")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert json.loads(result.stdout) == {"accounts": 1, "secrets": 3}
+    monkeypatch.setattr(services, "secrets", SecretBox(new_key))  # the old key is gone
+    credentials = stored(app, first["account_id"])
+    assert (credentials.consumer_key, credentials.passkey) == ("apg-emulator-key", SANDBOX_PASSKEY)
+    assert json.loads(run(app, "reencrypt-secrets")[1]) == {"accounts": 1, "secrets": 3}

@@ -234,3 +234,8 @@ def test_an_invalid_encryption_key_is_one_line_that_hides_the_key(
     assert info.value.problems == [message]
     for key in keys.split(","):
         assert not key.strip() or key.strip() not in message
+
+
+def test_a_proxy_in_front_is_set_by_environment(tmp_path: Path) -> None:
+    settings = load_settings(environ={"APG_TRUSTED_PROXY_HOPS": "1"}, path=tmp_path / "none.yaml")
+    assert settings.security.trusted_proxy_hops == 1

@@ -153,6 +153,27 @@ def update_credentials(account_id: str, changes: CredentialChanges, box: SecretB
     return account
 
 
+SECRET_COLUMNS = (
+    "consumer_key_enc",
+    "consumer_secret_enc",
+    "passkey_enc",
+    "initiator_password_enc",
+)
+
+
+def reencrypt_secrets(box: SecretBox) -> tuple[int, int]:
+    """Every account's secrets encrypted under the newest key (the caller commits), so older
+    keys can leave APG_ENCRYPTION_KEY. Returns (accounts, secrets) re-encrypted."""
+    accounts = secrets = 0
+    for account in db.session.execute(select(MpesaAccount).order_by(MpesaAccount.id)).scalars():
+        accounts += 1
+        for column in SECRET_COLUMNS:
+            if (value := getattr(account, column)) is not None:
+                setattr(account, column, box.rotate(value))
+                secrets += 1
+    return accounts, secrets
+
+
 def check(new: NewAccount, box: SecretBox) -> None:
     if new.environment not in ENVIRONMENTS:
         raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
