@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,9 @@ class Verdict:
 class EventApplier:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        # Called, in the same DB transaction, after an upstream report moved a transaction:
+        # e.g. a confirmed reversal moves the payment it reverses (see payments.reversals).
+        self.moved_listeners: list[Callable[[PaymentTransaction, str], None]] = []
 
     def apply_event(
         self, tenant_id: str, processor: str, event: ports.ProcessorEvent
@@ -71,13 +75,15 @@ class EventApplier:
         now = self.clock.now()
         problems = evidence_problems(txn, outcome)
         target = PaymentStatus.REVIEW if problems else outcome.status
-        fields = _fields(outcome, "; ".join(problems) if problems else None)
+        fields = _fields(txn, outcome, "; ".join(problems) if problems else None)
         detail = {"problems": problems} if problems else None
         if transitions.transition(
             txn, target, source=source, now=now, fields=fields, detail=detail
         ):
             if problems:
                 log.warning("payment %s held for review: %s", txn.id, "; ".join(problems))
+            for listener in self.moved_listeners:
+                listener(txn, source)
             return Verdict.REVIEW if problems else Verdict.APPLIED
         if outcome.settles and outcome.status == txn.status == PaymentStatus.COMPLETED:
             # Evidence that checks out, for a payment a query completed: fill it in. (Evidence
@@ -128,7 +134,7 @@ def evidence_problems(txn: PaymentTransaction, outcome: ports.Outcome) -> list[s
     return problems
 
 
-def _fields(outcome: ports.Outcome, reason: str | None) -> dict[str, Any]:
+def _fields(txn: PaymentTransaction, outcome: ports.Outcome, reason: str | None) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "result_code": outcome.result_code,
         "result_desc": (outcome.result_desc or "")[:255] or None,
@@ -140,6 +146,6 @@ def _fields(outcome: ports.Outcome, reason: str | None) -> dict[str, Any]:
         fields["paid_amount"] = outcome.amount
     if outcome.transaction_date:
         fields["transaction_date"] = outcome.transaction_date
-    if outcome.detail:
-        fields["processor_data"] = dict(outcome.detail)
+    if outcome.detail:  # beside what was asked ("request"), never over it
+        fields["processor_data"] = {**(txn.processor_data or {}), "result": dict(outcome.detail)}
     return fields

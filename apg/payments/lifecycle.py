@@ -14,6 +14,7 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     TIMEOUT = "timeout"
+    REVERSED = "reversed"  # completed, then a reversal confirmed by the upstream moved it back
 
     @property
     def is_final(self) -> bool:
@@ -22,7 +23,13 @@ class PaymentStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset(
-    {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.TIMEOUT}
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.FAILED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.TIMEOUT,
+        PaymentStatus.REVERSED,
+    }
 )
 # Outcomes that say money moved, or surely did not. Two of them disagreeing is a conflict.
 SETTLED = {
@@ -42,19 +49,41 @@ STK_PUSH: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     _P.UNKNOWN: _ANSWERED | {_P.PROCESSING},
     _P.PROCESSING: _ANSWERED,
     _P.TIMEOUT: frozenset({_P.COMPLETED, _P.REVIEW}),
-    _P.COMPLETED: frozenset({_P.REVIEW}),
+    _P.COMPLETED: frozenset({_P.REVIEW, _P.REVERSED}),  # reversed: by a confirmed reversal
     _P.REVIEW: frozenset(),
     _P.FAILED: frozenset(),
     _P.CANCELLED: frozenset(),
+    _P.REVERSED: frozenset(),
 }
 # Moves only an operator may make, after looking at the evidence: never an upstream report.
 STK_PUSH_OPERATOR: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     _P.REVIEW: frozenset({_P.COMPLETED, _P.FAILED}),
 }
 
-# One table per transaction_type; the products issue adds c2b, b2c, b2b, reversal, inquiries.
+# A request the upstream acknowledges, whose Result arrives later (B2C, B2B, balance, status,
+# reversal). A queue timeout is not the last word: a late Result may still settle it either way.
+ASYNC_REQUEST: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    _P.PENDING: frozenset({_P.PROCESSING, _P.FAILED, _P.UNKNOWN}),
+    _P.UNKNOWN: frozenset({_P.PROCESSING, _P.COMPLETED, _P.FAILED, _P.TIMEOUT, _P.REVIEW}),
+    _P.PROCESSING: frozenset({_P.COMPLETED, _P.FAILED, _P.TIMEOUT, _P.REVIEW}),
+    _P.TIMEOUT: frozenset({_P.COMPLETED, _P.FAILED, _P.REVIEW}),
+    _P.COMPLETED: frozenset({_P.REVIEW}),
+    _P.REVIEW: frozenset(),
+    _P.FAILED: frozenset(),
+    _P.CANCELLED: frozenset(),
+    _P.REVERSED: frozenset(),
+}
+
+# One table per transaction_type (and the moves only an operator may make).
 Table = dict[PaymentStatus, frozenset[PaymentStatus]]
-LIFECYCLES: dict[str, tuple[Table, Table]] = {"stk_push": (STK_PUSH, STK_PUSH_OPERATOR)}
+LIFECYCLES: dict[str, tuple[Table, Table]] = {
+    "stk_push": (STK_PUSH, STK_PUSH_OPERATOR),
+    "b2c_payment": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
+    "b2b_payment": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
+    "balance_inquiry": (ASYNC_REQUEST, {}),
+    "transaction_status": (ASYNC_REQUEST, {}),
+    "reversal": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
+}
 
 
 def allows(

@@ -35,6 +35,8 @@ class Operation:
     phone_number: str | None = None
     description: str | None = None
     refs: tuple[Ref, ...] = ()
+    # The product's own request fields as the API took them (command_id, remarks, receiver…).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def ref(self, kind: str) -> str | None:
         return next((r.value for r in self.refs if r.kind == kind), None)
@@ -154,8 +156,16 @@ class Processor(Protocol):
         """The <kind>s of /webhooks/…/<token>/<kind> that parse_callback understands."""
         ...
 
-    def account_for(self, tenant_id: str, transaction_type: str) -> str:
-        """The id of the tenant's account for this type; raises NoAccount."""
+    def account_for(
+        self, tenant_id: str, transaction_type: str, preferred: str | None = None
+    ) -> str:
+        """The id of the tenant's account for this type (`preferred` if it is the tenant's and
+        can carry it); raises NoAccount."""
+        ...
+
+    def refs_before_submit(self, operation: Operation) -> tuple[Ref, ...]:
+        """Refs the processor will use that are known before sending (stored first, so a Result
+        that outruns a lost acknowledgement still finds its transaction)."""
         ...
 
     def submit(self, operation: Operation) -> SubmitResult: ...

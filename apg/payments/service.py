@@ -31,6 +31,7 @@ from apg.payments.models import (
     ProcessorReference,
 )
 from apg.payments.registry import ProcessorRegistry
+from apg.payments.reversals import ReversalListener
 from apg.settings import PaymentSettings
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class NewPayment:
-    amount: int  # minor units
+    """One operation to submit: a collection, a payout, an inquiry. `details` are the product's
+    own request fields; `account_id` picks one of the tenant's accounts."""
+
+    amount: int | None  # minor units; None for inquiries
     currency: str
-    phone_number: str  # normalised 2547…/2541…
+    phone_number: str | None  # normalised 2547…/2541…
     reference: str
     description: str | None = None
     customer_id: str | None = None
     metadata: dict[str, Any] | None = None
     payment_method_type: str = "mpesa_stk"
+    details: dict[str, Any] | None = None
+    account_id: str | None = None
 
 
 class Payments:
@@ -56,6 +62,7 @@ class Payments:
         self.clock = clock
         self.registry = registry
         self.events = EventApplier(clock)
+        self.events.moved_listeners.append(ReversalListener(clock))
         # Called with each transaction once its processor refs are committed, so that callbacks
         # which raced ahead of that commit are applied at once (the webhooks inbox listens).
         self.refs_listeners: list[Callable[[PaymentTransaction], None]] = []
@@ -68,19 +75,24 @@ class Payments:
         The pending row (bound to the Idempotency-Key) commits before anything is sent, so a
         crash at any later point leaves a payment that a retry with the same key resolves to.
         """
-        self._check_amount(new.amount, new.currency)
+        if new.amount is not None:
+            self._check_amount(new.amount, new.currency)
         processor, transaction_type = self.registry.for_method(new.payment_method_type)
         try:
-            account_id = processor.account_for(tenant_id, transaction_type)
+            account_id = processor.account_for(tenant_id, transaction_type, new.account_id)
         except ports.NoAccount as exc:
-            raise InvalidRequestError(str(exc), code="no_account") from exc
-        method = payment_method(tenant_id, new.phone_number, new.customer_id, self.clock.now())
+            raise InvalidRequestError(str(exc), code="no_account", param="account_id") from exc
+        method = None
+        if new.phone_number is not None:
+            method = payment_method(tenant_id, new.phone_number, new.customer_id, self.clock.now())
         txn = self._record_pending(
             tenant_id, new, method, processor.name, transaction_type, account_id, idempotency_key
         )
         try:
-            answer = processor.submit(operation_of(txn, refs=()))  # new: no refs, no lazy load
-            return self._record_answer(txn, answer)
+            operation = operation_of(txn, refs=())  # new: no refs, no lazy load
+            stored = processor.refs_before_submit(operation)
+            self._record_refs(txn, stored)
+            return self._record_answer(txn, processor.submit(operation), stored)
         except APGError:
             raise
         except Exception as exc:  # the push may have gone out: never release, never fail it
@@ -116,12 +128,15 @@ class Payments:
 
     # --- recording ------------------------------------------------------------------------
 
-    def _record_answer(self, txn: PaymentTransaction, answer: ports.SubmitResult) -> Any:
+    def _record_answer(
+        self, txn: PaymentTransaction, answer: ports.SubmitResult, stored: tuple[ports.Ref, ...]
+    ) -> Any:
         now = self.clock.now()
         match answer:
             case ports.Accepted(refs=refs):
                 for ref in refs:
-                    db.session.add(_reference(txn, ref, now))
+                    if ref not in stored:
+                        db.session.add(_reference(txn, ref, now))
                 transitions.transition(txn, PaymentStatus.PROCESSING, source="api", now=now)
                 db.session.commit()
                 self._tell_listeners(txn)
@@ -142,6 +157,14 @@ class Payments:
                 self._mark_unknown(txn, reason)
                 raise OutcomeUnknownError(payment=txn, status=504 if timed_out else 502)
         raise TypeError(f"not a submit result: {answer!r}")
+
+    def _record_refs(self, txn: PaymentTransaction, refs: tuple[ports.Ref, ...]) -> None:
+        """Refs known before sending, committed before sending (never unique-clashing: they are
+        the processor's ids for this transaction alone)."""
+        if refs:
+            now = self.clock.now()
+            db.session.add_all(_reference(txn, ref, now) for ref in refs)
+            db.session.commit()
 
     def _tell_listeners(self, txn: PaymentTransaction) -> None:
         """The payment is safely recorded: a listener's failure must not turn it into an error
@@ -222,7 +245,7 @@ class Payments:
         self,
         tenant_id: str,
         new: NewPayment,
-        method: PaymentMethod,
+        method: PaymentMethod | None,
         processor: str,
         transaction_type: str,
         account_id: str,
@@ -235,7 +258,7 @@ class Payments:
             transaction_type=transaction_type,
             processor=processor,
             account_id=account_id,
-            payment_method_id=method.id,
+            payment_method_id=method.id if method else None,
             payment_method_type=new.payment_method_type,
             customer_id=new.customer_id,
             amount=new.amount,
@@ -247,6 +270,7 @@ class Payments:
             conflicts=0,
             idempotency_key=idempotency_key,
             metadata_=new.metadata,
+            processor_data={"request": new.details} if new.details else None,
             created_at=now,
             updated_at=now,
         )
@@ -274,6 +298,7 @@ def operation_of(
         phone_number=txn.phone_number,
         description=txn.description,
         refs=refs,
+        details=(txn.processor_data or {}).get("request") or {},
     )
 
 

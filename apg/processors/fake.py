@@ -31,8 +31,13 @@ class FakeProcessor:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def account_for(self, tenant_id: str, transaction_type: str) -> str:
-        return f"fake_account_{tenant_id}"
+    def account_for(
+        self, tenant_id: str, transaction_type: str, preferred: str | None = None
+    ) -> str:
+        return preferred or f"fake_account_{tenant_id}"
+
+    def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
+        return ()
 
     def submit(self, operation: ports.Operation) -> ports.SubmitResult:
         with self._lock:

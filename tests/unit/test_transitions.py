@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from apg.extensions import db
-from apg.payments.lifecycle import STK_PUSH, STK_PUSH_OPERATOR, PaymentStatus
+from apg.payments.lifecycle import ASYNC_REQUEST, STK_PUSH, STK_PUSH_OPERATOR, PaymentStatus
 from apg.payments.models import OutboxEvent, PaymentEvent, PaymentTransaction
 from apg.payments.transitions import enrich, transition
 from tests.support.factories import make_payment
@@ -26,6 +26,17 @@ ALLOWED = {
     ("timeout", "completed"),
     ("timeout", "review"),
     ("completed", "review"),
+    ("completed", "reversed"),  # a reversal Daraja confirmed
+}
+# B2C, B2B, balance, status, reversal: acknowledged now, a Result (or a queue timeout) later.
+ASYNC_ALLOWED = {
+    ("pending", "processing"),
+    ("pending", "failed"),
+    ("pending", "unknown"),
+    *{("unknown", s) for s in ("processing", "completed", "failed", "timeout", "review")},
+    *{("processing", s) for s in ("completed", "failed", "timeout", "review")},
+    *{("timeout", s) for s in ("completed", "failed", "review")},  # a late Result still counts
+    ("completed", "review"),
 }
 OPERATOR_ONLY = {("review", "completed"), ("review", "failed")}
 
@@ -35,6 +46,12 @@ def test_the_stk_push_table_is_exactly_the_documented_one() -> None:
     assert table == ALLOWED
     operator = {(a.value, b.value) for a, targets in STK_PUSH_OPERATOR.items() for b in targets}
     assert operator == OPERATOR_ONLY
+
+
+def test_the_async_request_table_is_exactly_the_documented_one() -> None:
+    assert {(a.value, b.value) for a, targets in ASYNC_REQUEST.items() for b in targets} == (
+        ASYNC_ALLOWED
+    )
 
 
 @pytest.mark.parametrize(("start", "target"), list(itertools.product(PaymentStatus, repeat=2)))

@@ -62,11 +62,16 @@ class MpesaProcessor:
         self._health: dict[str, UpstreamHealth] = {}
         self._lock = threading.Lock()
 
-    def account_for(self, tenant_id: str, transaction_type: str) -> str:
+    def account_for(
+        self, tenant_id: str, transaction_type: str, preferred: str | None = None
+    ) -> str:
         account_id = accounts.stk_account_id(tenant_id)
         if account_id is None:
             raise ports.NoAccount("This tenant has no paybill or till account for STK Push.")
         return account_id
+
+    def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
+        return ()
 
     def submit(self, operation: ports.Operation) -> ports.SubmitResult:
         creds = accounts.load_credentials(operation.account_id, self._box, self._base_urls)
