@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from apg.clock import Clock
 from apg.dbtypes import new_id
 from apg.errors import (
     APGError,
-    ConfigurationError,
     InvalidRequestError,
     OutcomeUnknownError,
     PaymentFailedError,
@@ -28,8 +26,8 @@ from apg.payments.methods import payment_method
 from apg.payments.models import (
     PaymentMethod,
     PaymentTransaction,
-    ProcessorReference,
 )
+from apg.payments.operations import customer_busy, misconfigured, operation_of, reference_row
 from apg.payments.registry import ProcessorRegistry
 from apg.payments.reversals import ReversalListener
 from apg.settings import PaymentSettings
@@ -136,7 +134,7 @@ class Payments:
             case ports.Accepted(refs=refs):
                 for ref in refs:
                     if ref not in stored:
-                        db.session.add(_reference(txn, ref, now))
+                        db.session.add(reference_row(txn, ref, now))
                 transitions.transition(txn, PaymentStatus.PROCESSING, source="api", now=now)
                 db.session.commit()
                 self._tell_listeners(txn)
@@ -163,7 +161,7 @@ class Payments:
         the processor's ids for this transaction alone)."""
         if refs:
             now = self.clock.now()
-            db.session.add_all(_reference(txn, ref, now) for ref in refs)
+            db.session.add_all(reference_row(txn, ref, now) for ref in refs)
             db.session.commit()
 
     def _tell_listeners(self, txn: PaymentTransaction) -> None:
@@ -279,67 +277,3 @@ class Payments:
         transitions.record_created(txn)
         db.session.commit()
         return txn
-
-
-def operation_of(
-    txn: PaymentTransaction, refs: tuple[ports.Ref, ...] | None = None
-) -> ports.Operation:
-    """The plain-data view of a transaction that crosses into a processor."""
-    if refs is None:
-        refs = tuple(ports.Ref(r.kind, r.value) for r in txn.refs)
-    return ports.Operation(
-        id=txn.id,
-        tenant_id=txn.tenant_id,
-        account_id=txn.account_id,
-        transaction_type=txn.transaction_type,
-        amount=txn.amount,
-        currency=txn.currency,
-        reference=txn.reference,
-        phone_number=txn.phone_number,
-        description=txn.description,
-        refs=refs,
-        details=(txn.processor_data or {}).get("request") or {},
-    )
-
-
-def _reference(txn: PaymentTransaction, ref: ports.Ref, now: datetime) -> ProcessorReference:
-    return ProcessorReference(
-        transaction_id=txn.id,
-        tenant_id=txn.tenant_id,
-        processor=txn.processor,
-        kind=ref.kind,
-        value=ref.value,
-        created_at=now,
-    )
-
-
-def misconfigured(
-    tenant_id: str,
-    account_id: str,
-    answer: ports.Misconfigured,
-    payment: PaymentTransaction | None = None,
-) -> ConfigurationError:
-    """The error an integrator and an operator can act on: which setting, which account."""
-    return ConfigurationError(
-        f"M-Pesa rejected the {answer.setting} of account {account_id}. This is the gateway's"
-        " configuration, not the customer's decline: nobody was prompted or charged. An"
-        f" operator should check the account (flask --app wsgi apg show-tenant --tenant"
-        f" {tenant_id}) and replace the {answer.setting} (flask --app wsgi apg"
-        f" update-credentials --account {account_id}); then retry with a new Idempotency-Key.",
-        setting=answer.setting,
-        account_id=account_id,
-        daraja_code=answer.code,
-        daraja_message=answer.message,
-        payment=payment,
-    )
-
-
-def customer_busy(wait: int, **extra: Any) -> PaymentFailedError:
-    return PaymentFailedError(
-        "The customer already has an M-Pesa prompt open (another payment is waiting for"
-        " their PIN), so M-Pesa sent no prompt for this payment, which has failed. Retry in"
-        f" about {wait} seconds with a new Idempotency-Key.",
-        code="customer_busy",
-        retry_after_seconds=wait,
-        **extra,
-    )
