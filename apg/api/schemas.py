@@ -88,18 +88,36 @@ class AwareDateTime(fields.AwareDateTime):
             ) from None
 
 
-class PaymentCreateSchema(ma.Schema):
-    amount = MinorUnits(
+def amount_field(limits: str = "at least 100 (KES 1)") -> MinorUnits:
+    """Cents, whole shillings: every M-Pesa amount field."""
+    return MinorUnits(
         required=True,
         validate=[validate.Range(min=100, error=AMOUNT_RULE), MultipleOf(100, AMOUNT_RULE)],
         metadata={
             "description": "Cents (minor units), an integer: 10000 = KES 100.00. M-Pesa takes"
-            " whole shillings, so a multiple of 100; at least 100 (KES 1) and at most"
+            f" whole shillings, so a multiple of 100; {limits}, and at most"
             " payments.max_amount (default 25000000 = KES 250,000, Daraja's cap).",
             "multipleOf": 100,
             "example": 10000,
         },
     )
+
+
+def metadata_field() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 40)),
+        values=fields.String(validate=validate.Length(max=500)),
+        validate=MaxProperties(20),
+        metadata={
+            "description": "Your own key-value pairs (strings), returned as given; up to 20",
+            "maxProperties": 20,
+            "example": {"order_id": "42"},
+        },
+    )
+
+
+class PaymentCreateSchema(ma.Schema):
+    amount = amount_field()
     currency = fields.String(load_default="KES", validate=validate.OneOf(["KES"]))
     phone_number = MsisdnField(
         required=True,
@@ -126,16 +144,7 @@ class PaymentCreateSchema(ma.Schema):
         },
     )
     customer_id = fields.String(validate=validate.Length(1, 64))
-    metadata = fields.Dict(
-        keys=fields.String(validate=validate.Length(1, 40)),
-        values=fields.String(validate=validate.Length(max=500)),
-        validate=MaxProperties(20),
-        metadata={
-            "description": "Your own key-value pairs (strings), returned as given; up to 20",
-            "maxProperties": 20,
-            "example": {"order_id": "42"},
-        },
-    )
+    metadata = metadata_field()
     payment_method_type = fields.String(
         load_default="mpesa_stk", metadata={"description": "Processor; only mpesa_stk today"}
     )

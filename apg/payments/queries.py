@@ -11,9 +11,13 @@ from apg.errors import NotFoundError
 from apg.extensions import db
 from apg.payments.models import PaymentEvent, PaymentTransaction
 
+# What each API resource lists: collections are "payments"; payouts, inquiries… their own.
+COLLECTIONS = ("stk_push", "c2b_payment")
+
 
 @dataclass(frozen=True)
 class PaymentFilter:
+    types: tuple[str, ...] = COLLECTIONS
     limit: int = 20
     starting_after: str | None = None
     status: str | None = None
@@ -28,14 +32,19 @@ class Page:
     has_more: bool = False
 
 
-def get_payment(tenant_id: str, payment_id: str) -> PaymentTransaction:
+def get_payment(
+    tenant_id: str, payment_id: str, types: tuple[str, ...] = COLLECTIONS, noun: str = "payment"
+) -> PaymentTransaction:
+    """The tenant's transaction of one of `types` (each resource sees only its own kind)."""
     payment = db.session.execute(
         select(PaymentTransaction).where(
-            PaymentTransaction.id == payment_id, PaymentTransaction.tenant_id == tenant_id
+            PaymentTransaction.id == payment_id,
+            PaymentTransaction.tenant_id == tenant_id,
+            PaymentTransaction.transaction_type.in_(types),
         )
     ).scalar_one_or_none()
     if payment is None:
-        raise NotFoundError(f"No such payment: {payment_id!r}.", param="id")
+        raise NotFoundError(f"No such {noun}: {payment_id!r}.", param="id")
     return payment
 
 
@@ -57,8 +66,10 @@ def by_idempotency_key(tenant_id: str, key: str, since: datetime) -> PaymentTran
     )
 
 
-def events_of(tenant_id: str, payment_id: str) -> list[PaymentEvent]:
-    txn = get_payment(tenant_id, payment_id)
+def events_of(
+    tenant_id: str, payment_id: str, types: tuple[str, ...] = COLLECTIONS
+) -> list[PaymentEvent]:
+    txn = get_payment(tenant_id, payment_id, types)
     return list(
         db.session.execute(
             select(PaymentEvent).where(PaymentEvent.payment_id == txn.id).order_by(PaymentEvent.id)
@@ -68,10 +79,12 @@ def events_of(tenant_id: str, payment_id: str) -> list[PaymentEvent]:
 
 def list_payments(tenant_id: str, f: PaymentFilter) -> Page:
     """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
-    query = select(PaymentTransaction).where(PaymentTransaction.tenant_id == tenant_id)
+    query = select(PaymentTransaction).where(
+        PaymentTransaction.tenant_id == tenant_id, PaymentTransaction.transaction_type.in_(f.types)
+    )
     if f.starting_after:
         try:
-            anchor = get_payment(tenant_id, f.starting_after)
+            anchor = get_payment(tenant_id, f.starting_after, f.types)
         except NotFoundError as exc:
             exc.param = "starting_after"
             raise

@@ -86,10 +86,16 @@ class Payments:
         txn = self._record_pending(
             tenant_id, new, method, processor.name, transaction_type, account_id, idempotency_key
         )
+        operation = operation_of(txn, refs=())  # new: no refs, no lazy load
         try:
-            operation = operation_of(txn, refs=())  # new: no refs, no lazy load
             stored = processor.refs_before_submit(operation)
             self._record_refs(txn, stored)
+        except Exception as exc:  # nothing was sent: the payment fails, and says why
+            db.session.rollback()
+            log.exception("payment %s: preparing it failed", txn.id)
+            self._fail(txn, None, None, reason="not sent: internal error before sending")
+            raise APGError(payment=txn) from exc
+        try:
             return self._record_answer(txn, processor.submit(operation), stored)
         except APGError:
             raise

@@ -84,6 +84,8 @@ class Credentials:
     passkey: str | None
     initiator_name: str | None = None
     initiator_password: str | None = None
+    environment: str = "emulator"  # whose certificate encrypts the initiator password
+    number: str = ""  # the shortcode itself (PartyA of B2C, B2B, balance, status, reversal)
 
     def __repr__(self) -> str:
         return f"Credentials({self.account_id}, {self.base_url}, {self.shortcode})"
@@ -219,6 +221,25 @@ def stk_account_id(tenant_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
+def choose_account(
+    tenant_id: str, kinds: tuple[str, ...], preferred: str | None, initiator: bool
+) -> str | None:
+    """The tenant's `preferred` account if it fits, else its oldest that does: of one of
+    `kinds`, with an initiator (name and password) when the product needs one."""
+    query = select(MpesaAccount.id).where(
+        MpesaAccount.tenant_id == tenant_id, MpesaAccount.kind.in_(kinds)
+    )
+    if initiator:
+        query = query.where(
+            MpesaAccount.initiator_name.is_not(None),
+            MpesaAccount.initiator_password_enc.is_not(None),
+        )
+    if preferred is not None:
+        query = query.where(MpesaAccount.id == preferred)
+    order = (MpesaAccount.created_at, MpesaAccount.id)
+    return db.session.execute(query.order_by(*order).limit(1)).scalar_one_or_none()
+
+
 def load_credentials(account_id: str, box: SecretBox, base_url_for: dict[str, str]) -> Credentials:
     """Decrypted credentials, read in a short session of their own so that a processor calling
     Daraja next holds no transaction (nor pooled connection) of the caller's open."""
@@ -240,4 +261,6 @@ def load_credentials(account_id: str, box: SecretBox, base_url_for: dict[str, st
         passkey=secret(row.passkey_enc),
         initiator_name=row.initiator_name,
         initiator_password=secret(row.initiator_password_enc),
+        environment=row.environment,
+        number=row.shortcode,
     )

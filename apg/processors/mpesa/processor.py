@@ -21,12 +21,28 @@ from apg.processors.mpesa.client import (
     credential_fingerprint,
     new_session,
 )
-from apg.processors.mpesa.products import stk
+from apg.processors.mpesa.products import b2b, b2c, balance, results, reversal, status, stk
+from apg.processors.mpesa.products.base import AsyncProduct, AsyncRequest
+from apg.processors.mpesa.security import security_credential
 from apg.processors.mpesa.tokens import TokenStore
 from apg.settings import Settings
 
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 CONSUMER_CREDENTIALS = "consumer_key/consumer_secret"
+
+# Daraja's request/Result products. Each adds its transaction type, its callback kinds
+# (<KIND>-result, <KIND>-timeout) and the kinds of account that can carry it.
+ASYNC_PRODUCTS: tuple[AsyncProduct, ...] = (b2c, b2b, balance, status, reversal)
+BY_TYPE = {product.TRANSACTION_TYPE: product for product in ASYNC_PRODUCTS}
+BY_KIND = {product.KIND: product for product in ASYNC_PRODUCTS}
+ACCOUNT_KINDS = {
+    "stk_push": accounts.STK_KINDS,
+    "b2c_payment": ("b2c",),
+    "b2b_payment": ("b2b", "paybill", "till"),
+    "balance_inquiry": accounts.KINDS,
+    "transaction_status": accounts.KINDS,
+    "reversal": accounts.STK_KINDS,
+}
 
 
 @dataclass
@@ -39,8 +55,18 @@ class UpstreamHealth:
 
 class MpesaProcessor:
     name = "mpesa"
-    method_types = {"mpesa_stk": "stk_push"}
-    callback_kinds = frozenset({stk.CALLBACK_KIND})
+    method_types = {
+        "mpesa_stk": "stk_push",
+        "mpesa_b2c": "b2c_payment",
+        "mpesa_b2b": "b2b_payment",
+        "mpesa_balance": "balance_inquiry",
+        "mpesa_transaction_status": "transaction_status",
+        "mpesa_reversal": "reversal",
+    }
+    callback_kinds = frozenset(
+        {stk.CALLBACK_KIND}
+        | {f"{p.KIND}-{end}" for p in ASYNC_PRODUCTS for end in ("result", "timeout")}
+    )
 
     def __init__(
         self,
@@ -65,16 +91,29 @@ class MpesaProcessor:
     def account_for(
         self, tenant_id: str, transaction_type: str, preferred: str | None = None
     ) -> str:
-        account_id = accounts.stk_account_id(tenant_id)
+        kinds = ACCOUNT_KINDS[transaction_type]
+        initiator = transaction_type in BY_TYPE
+        account_id = accounts.choose_account(tenant_id, kinds, preferred, initiator)
         if account_id is None:
-            raise ports.NoAccount("This tenant has no paybill or till account for STK Push.")
+            which = f"account {preferred}" if preferred else "no account"
+            needs = " with an initiator name and password" if initiator else ""
+            raise ports.NoAccount(
+                f"This tenant has {which} of kind {' or '.join(kinds)}{needs} for"
+                f" {transaction_type} (add one: flask --app wsgi apg add-account)."
+            )
         return account_id
 
     def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
-        return ()
+        product = BY_TYPE.get(operation.transaction_type)
+        if product is None:
+            return ()
+        creds = accounts.load_credentials(operation.account_id, self._box, self._base_urls)
+        return product.submitted_refs(self._async_request(operation, creds))
 
     def submit(self, operation: ports.Operation) -> ports.SubmitResult:
         creds = accounts.load_credentials(operation.account_id, self._box, self._base_urls)
+        if (product := BY_TYPE.get(operation.transaction_type)) is not None:
+            return self._submit_async(product, operation, creds)
         if operation.amount is None or operation.phone_number is None or creds.passkey is None:
             return ports.Refused("invalid_operation", "an STK Push needs amount, phone, passkey")
         payload = stk.push_payload(
@@ -100,7 +139,48 @@ class MpesaProcessor:
             )
         return ports.Accepted(refs)
 
+    def _submit_async(
+        self, product: AsyncProduct, operation: ports.Operation, creds: accounts.Credentials
+    ) -> ports.SubmitResult:
+        try:
+            request = self._async_request(operation, creds)
+            payload = product.payload(request)
+        except ValueError as exc:  # the API validates first: this is a bug, and nothing went out
+            return ports.Refused("invalid_request", str(exc)[:255])
+        answer = self._call(creds, product.path(request), payload)
+        if isinstance(answer, ports.Refused) and "duplicate originator" in answer.message.lower():
+            # Only a request that reached Daraja before can be a duplicate: never "failed".
+            return ports.Unknown(f"Daraja says {answer.code} {answer.message}"[:255])
+        if isinstance(answer, ports.Refused):
+            return stk.classify_refusal(answer)
+        if not isinstance(answer, dict):
+            return answer
+        refs = product.accepted_refs(answer)
+        if refs is None:
+            return ports.Refused(
+                str(answer.get("ResponseCode"))[:32],
+                str(answer.get("ResponseDescription") or "not accepted")[:255],
+            )
+        return ports.Accepted(refs)
+
+    def _async_request(
+        self, operation: ports.Operation, creds: accounts.Credentials
+    ) -> AsyncRequest:
+        kind = BY_TYPE[operation.transaction_type].KIND
+        if not (creds.initiator_name and creds.initiator_password):
+            raise ValueError("the account has no initiator name and password")
+        return AsyncRequest(
+            operation=operation,
+            shortcode=creds.number,
+            initiator_name=creds.initiator_name,
+            security_credential=security_credential(creds.initiator_password, creds.environment),
+            result_url=self._callback_url_for(operation.tenant_id, f"{kind}-result"),
+            timeout_url=self._callback_url_for(operation.tenant_id, f"{kind}-timeout"),
+        )
+
     def query(self, operation: ports.Operation) -> ports.QueryResult:
+        if operation.transaction_type in BY_TYPE:
+            return ports.StillPending()  # their Result comes by callback; reconciliation asks
         checkout = operation.ref(stk.CHECKOUT)
         if checkout is None:
             return ports.StillPending()
@@ -123,7 +203,12 @@ class MpesaProcessor:
     def parse_callback(self, kind: str, raw: bytes) -> ports.ProcessorEvent:
         if kind not in self.callback_kinds:
             raise CallbackRejected(f"unknown callback kind {kind[:20]!r}")
-        return stk.parse_callback(raw)
+        if kind == stk.CALLBACK_KIND:
+            return stk.parse_callback(raw)
+        product_kind, _, end = kind.rpartition("-")
+        if end == "timeout":
+            return results.parse_timeout(raw)
+        return BY_KIND[product_kind].parse_result(raw)
 
     def answer(self, kind: str, verdict: str) -> dict[str, Any]:
         return dict(ACK)
