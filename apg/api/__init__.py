@@ -6,8 +6,11 @@ from flask import Flask
 
 from apg.api import docs
 from apg.api.account import blp as account_blp
+from apg.api.b2b import blp as b2b_blp
 from apg.api.blueprint import Api
+from apg.api.inquiries import blp as inquiries_blp
 from apg.api.payments import blp as payments_blp
+from apg.api.reversals import blp as reversals_blp
 
 
 def init_app(app: Flask) -> None:
@@ -25,3 +28,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs.assets)
     api.register_blueprint(payments_blp)
     api.register_blueprint(account_blp)
+    api.register_blueprint(b2b_blp)
+    api.register_blueprint(inquiries_blp)
+    api.register_blueprint(reversals_blp)
