@@ -10,10 +10,12 @@ from flask import g
 from marshmallow import fields, validate
 
 from apg.api.blueprint import Blueprint
-from apg.api.inquiries import RECOVERED, BalanceAccountSchema, ResultNested
 from apg.api.operations import (
+    RECOVERED,
+    BalanceAccountSchema,
     OperationListQuerySchema,
     OperationSchema,
+    ResultNested,
     list_schema,
     listing,
     occasion_field,

@@ -11,8 +11,11 @@ from marshmallow import fields, validate
 
 from apg.api.blueprint import Blueprint
 from apg.api.operations import (
+    RECOVERED,
+    BalanceAccountSchema,
     OperationListQuerySchema,
     OperationSchema,
+    ResultNested,
     list_schema,
     listing,
     occasion_field,
@@ -37,10 +40,6 @@ CONVERSATION_ID = validate.Regexp(
     r"^[\x21-\x7e]{1,64}$", error="1-64 printable ASCII characters without spaces"
 )
 LOOKUPS = ("transaction_id", "originator_conversation_id")
-RECOVERED = (
-    "An earlier request with this Idempotency-Key recorded this operation and died before"
-    " answering: this is that operation as it stands (Idempotent-Replayed: true)"
-)
 ACCOUNT_ID = {"description": "Which of your M-Pesa accounts asks (mpa_…); defaults to the oldest"}
 
 blp = Blueprint(
@@ -49,32 +48,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Ask M-Pesa: account balances and transaction status (answered by Result).",
 )
-
-
-class ResultNested(fields.Nested):
-    """An object (or list) of M-Pesa's Result (processor_data["result"][name], the whole
-    Result detail when name is None): null until the Result arrives."""
-
-    def __init__(self, name: str | None, nested: Any, **kwargs: Any) -> None:
-        super().__init__(nested, allow_none=True, **kwargs)
-        self.detail_name = name
-
-    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
-        detail = (obj.processor_data or {}).get("result")
-        if detail is None or self.detail_name is None:
-            return detail
-        return detail.get(self.detail_name)
-
-
-class BalanceAccountSchema(OutputSchema):
-    """One account of a shortcode (Working, Utility, Charges Paid…), as M-Pesa reports it."""
-
-    name = fields.String(metadata={"example": "Working Account"})
-    currency = fields.String(metadata={"example": "KES"})
-    current = fields.Integer(allow_none=True, metadata={"description": "Cents (ledger)"})
-    available = fields.Integer(allow_none=True, metadata={"description": "Cents"})
-    reserved = fields.Integer(allow_none=True, metadata={"description": "Cents"})
-    uncleared = fields.Integer(allow_none=True, metadata={"description": "Cents"})
 
 
 # --- account balance ---------------------------------------------------------------------

@@ -17,6 +17,10 @@ from apg.payments.lifecycle import PaymentStatus
 from apg.payments.queries import Page, PaymentFilter
 
 Recover = Callable[[str, str, datetime], tuple[str, int] | None]
+RECOVERED = (
+    "An earlier request with this Idempotency-Key recorded this operation and died before"
+    " answering: this is that operation as it stands (Idempotent-Replayed: true)"
+)
 
 
 def request_detail(name: str, **kwargs: Any) -> fields.Function:
@@ -111,3 +115,29 @@ def recover_with(schema: ma.Schema, types: tuple[str, ...]) -> Recover:
         return json.dumps(schema.dump(txn)), 200
 
     return recover
+
+
+class ResultNested(fields.Nested):
+    """An object (or list) of M-Pesa's Result (processor_data["result"][name], the whole
+    Result detail when name is None): null until the Result arrives."""
+
+    def __init__(self, name: str | None, nested: Any, **kwargs: Any) -> None:
+        super().__init__(nested, allow_none=True, **kwargs)
+        self.detail_name = name
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        detail = (obj.processor_data or {}).get("result")
+        if detail is None or self.detail_name is None:
+            return detail
+        return detail.get(self.detail_name)
+
+
+class BalanceAccountSchema(OutputSchema):
+    """One account of a shortcode (Working, Utility, Charges Paid…), as M-Pesa reports it."""
+
+    name = fields.String(metadata={"example": "Working Account"})
+    currency = fields.String(metadata={"example": "KES"})
+    current = fields.Integer(allow_none=True, metadata={"description": "Cents (ledger)"})
+    available = fields.Integer(allow_none=True, metadata={"description": "Cents"})
+    reserved = fields.Integer(allow_none=True, metadata={"description": "Cents"})
+    uncleared = fields.Integer(allow_none=True, metadata={"description": "Cents"})

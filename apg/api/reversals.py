@@ -8,13 +8,14 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 from apg.api.blueprint import Blueprint
-from apg.api.inquiries import RECOVERED, BalanceAccountSchema, ResultNested
 from apg.api.operations import (
+    RECOVERED,
+    BalanceAccountSchema,
     OperationListQuerySchema,
     OperationSchema,
+    ResultNested,
     list_schema,
     listing,
     recover_with,
@@ -23,18 +24,15 @@ from apg.api.operations import (
 )
 from apg.api.schemas import REFERENCE, amount_field, constant, metadata_field
 from apg.errors import InvalidRequestError
-from apg.extensions import db
 from apg.payments import queries
-from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import PaymentTransaction
 from apg.payments.queries import Page
-from apg.payments.reversals import REVERSAL, reversible
+from apg.payments.reversals import REVERSAL, not_reversing, reversals_of, reversible
 from apg.payments.service import NewPayment
 from apg.services import services
 
 TYPES = (REVERSAL,)
 # A reversal in any other status has moved, or may still move, the money back.
-SETTLED_UNREVERSED = (PaymentStatus.FAILED.value, PaymentStatus.CANCELLED.value)
 
 blp = Blueprint(
     "reversals",
@@ -93,42 +91,6 @@ class ReversalSchema(OperationSchema):
 
 
 ReversalListSchema = list_schema(ReversalSchema, "ReversalList")
-
-
-def reversals_of(tenant_id: str, payment_id: str) -> list[PaymentTransaction]:
-    """The tenant's reversals asked for this payment, newest first."""
-    reversed_id = PaymentTransaction.processor_data[("request", "payment_id")].as_string()
-    return list(
-        db.session.execute(
-            select(PaymentTransaction)
-            .where(
-                PaymentTransaction.tenant_id == tenant_id,
-                PaymentTransaction.transaction_type == REVERSAL,
-                reversed_id == payment_id,
-            )
-            .order_by(PaymentTransaction.created_at.desc(), PaymentTransaction.id.desc())
-        ).scalars()
-    )
-
-
-def not_reversing(payment: PaymentTransaction) -> PaymentTransaction:
-    """The payment, unless a reversal of it is under way or done: then a 400 reversal_exists.
-
-    Only a failed (or cancelled) reversal frees the payment for another, so that a payment is
-    never reversed twice by accident (a retry under a new Idempotency-Key, a second click).
-    Two requests racing past this check at once both reach M-Pesa, which reverses a receipt
-    once (R000001 for the second). 400, not 409: in this API a 409 says "the same
-    Idempotency-Key is still in flight, retry later", and this refusal stands for as long as
-    that reversal does; `not_reversible` is a 400 for the same kind of reason.
-    """
-    for reversal in reversals_of(payment.tenant_id, payment.id):
-        if reversal.status not in SETTLED_UNREVERSED:
-            raise InvalidRequestError(
-                f"This payment already has a reversal, {reversal.id}, that is {reversal.status}:"
-                " a payment is reversed once. Fetch that reversal instead.",
-                code="reversal_exists",
-            )
-    return payment
 
 
 def new_reversal(payment: PaymentTransaction, data: dict[str, Any]) -> NewPayment:

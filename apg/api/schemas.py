@@ -173,7 +173,9 @@ def ref(kind: str, description: str) -> fields.Function:
 class PaymentSchema(OutputSchema):
     id = fields.String(metadata={"example": "pay_01JD3M8Q2ZC5W7K9V4N6R8T0XY"})
     object = constant("payment")
-    amount = fields.Integer(metadata={"description": "Cents: 10000 = KES 100.00"})
+    amount = fields.Integer(
+        allow_none=True, metadata={"description": "Cents: 10000 = KES 100.00; null for inquiries"}
+    )
     currency = fields.String(metadata={"example": "KES"})
     status = fields.String(metadata={"enum": [s.value for s in PaymentStatus]})
     status_reason = fields.String(
@@ -181,7 +183,7 @@ class PaymentSchema(OutputSchema):
         metadata={"description": "Why it is unknown, in review or failed without M-Pesa's code"},
     )
     transaction_type = fields.String(metadata={"example": "stk_push"})
-    phone_number = fields.String(metadata={"example": "254708374149"})
+    phone_number = fields.String(allow_none=True, metadata={"example": "254708374149"})
     reference = fields.String(metadata={"example": "INV-001"})
     description = fields.String(allow_none=True)
     customer_id = fields.String(allow_none=True)

@@ -13,6 +13,8 @@ from apg.payments.models import PaymentTransaction
 
 REVERSAL = "reversal"
 REVERSIBLE = ("stk_push", "c2b_payment")  # money customers paid in; payouts cannot be reversed
+# A reversal in any other status may already have moved the money back.
+SETTLED_UNREVERSED = (PaymentStatus.FAILED.value, PaymentStatus.CANCELLED.value)
 
 
 def reversible(payment: PaymentTransaction) -> PaymentTransaction:
@@ -29,6 +31,42 @@ def reversible(payment: PaymentTransaction) -> PaymentTransaction:
             f" {payment.status}.",
             code="not_reversible",
         )
+    return payment
+
+
+def reversals_of(tenant_id: str, payment_id: str) -> list[PaymentTransaction]:
+    """The tenant's reversals asked for this payment, newest first."""
+    reversed_id = PaymentTransaction.processor_data[("request", "payment_id")].as_string()
+    return list(
+        db.session.execute(
+            select(PaymentTransaction)
+            .where(
+                PaymentTransaction.tenant_id == tenant_id,
+                PaymentTransaction.transaction_type == REVERSAL,
+                reversed_id == payment_id,
+            )
+            .order_by(PaymentTransaction.created_at.desc(), PaymentTransaction.id.desc())
+        ).scalars()
+    )
+
+
+def not_reversing(payment: PaymentTransaction) -> PaymentTransaction:
+    """The payment, unless a reversal of it is under way or done: then a 400 reversal_exists.
+
+    Only a failed (or cancelled) reversal frees the payment for another, so that a payment is
+    never reversed twice by accident (a retry under a new Idempotency-Key, a second click).
+    Two requests racing past this check at once both reach M-Pesa, which reverses a receipt
+    once (R000001 for the second). 400, not 409: in this API a 409 says "the same
+    Idempotency-Key is still in flight, retry later", and this refusal stands for as long as
+    that reversal does; `not_reversible` is a 400 for the same kind of reason.
+    """
+    for reversal in reversals_of(payment.tenant_id, payment.id):
+        if reversal.status not in SETTLED_UNREVERSED:
+            raise InvalidRequestError(
+                f"This payment already has a reversal, {reversal.id}, that is {reversal.status}:"
+                " a payment is reversed once. Fetch that reversal instead.",
+                code="reversal_exists",
+            )
     return payment
 
 

@@ -692,3 +692,18 @@ def test_the_document_lists_every_product_operation(client: FlaskClient) -> None
     assert b2b["properties"]["receiver_shortcode"]["pattern"] == "^[0-9]{5,7}$"
     assert set(b2b["required"]) == {"amount", "receiver_shortcode", "command_id"}
     assert spec["components"]["schemas"]["ReversalCreate"]["required"] == ["reason"]
+
+
+def test_a_refused_b2b_payment_is_a_424_whose_body_matches_the_document(
+    app: Flask, client: FlaskClient, operator: tuple[str, dict[str, str]], monkeypatch: Any
+) -> None:
+    """The failed operation rides in the error (amount, no phone): the document allows it."""
+    from apg.payments import ports
+
+    processor = app.extensions["apg"].processors.get("mpesa")
+    refusal = ports.Refused("500.003.02", "Error Occurred: Spike Arrest Violation")
+    monkeypatch.setattr(processor, "_call", lambda *args: refusal)
+    response = client.post("/api/v1/b2b-payments", json=b2b_body(), headers=operator[1])
+    assert response.status_code == 424
+    payment = response.json["error"]["payment"]
+    assert (payment["status"], payment["phone_number"]) == ("failed", None)
