@@ -10,6 +10,7 @@ from apg.api.b2b import blp as b2b_blp
 from apg.api.blueprint import Api
 from apg.api.inquiries import blp as inquiries_blp
 from apg.api.payments import blp as payments_blp
+from apg.api.payouts import blp as payouts_blp
 from apg.api.reversals import blp as reversals_blp
 
 
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs.assets)
     api.register_blueprint(payments_blp)
     api.register_blueprint(account_blp)
+    api.register_blueprint(payouts_blp)
     api.register_blueprint(b2b_blp)
     api.register_blueprint(inquiries_blp)
     api.register_blueprint(reversals_blp)
