@@ -8,12 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from daraja_emulator import config_orgs
 from daraja_emulator import config_readers as read
+from daraja_emulator.config_orgs import Initiator, Organization
 from daraja_emulator.config_readers import EmulatorConfigError
 from daraja_emulator.defaults import DEFAULTS
 from daraja_emulator.scenarios import Scenario, parse_scenario
 
-__all__ = ["EmulatorConfig", "EmulatorConfigError", "Merchant", "Scenario", "load_config"]
+__all__ = [
+    "EmulatorConfig",
+    "EmulatorConfigError",
+    "Initiator",
+    "Merchant",
+    "Organization",
+    "Scenario",
+    "load_config",
+]
 
 MERCHANT_KINDS = ("paybill", "till")
 ROOT = "emulator"
@@ -47,14 +57,47 @@ class EmulatorConfig:
     merchants: tuple[Merchant, ...]
     scenarios: Mapping[str, Scenario]
     default_scenario: Scenario
+    strict_security_credential: bool
+    initiators: tuple[Initiator, ...]
+    opening_balances: Mapping[str, int]
+    organizations: tuple[Organization, ...]
 
     def merchant(self, shortcode: str) -> Merchant | None:
         """The merchant registered under this BusinessShortCode, if any."""
         return next((m for m in self.merchants if m.shortcode == shortcode), None)
 
-    def scenario_for(self, msisdn: str) -> Scenario:
-        """The scripted outcome for a payer's handset, else the default scenario."""
-        return self.scenarios.get(msisdn, self.default_scenario)
+    def scenario_for(self, party: str) -> Scenario:
+        """The scripted outcome for a handset (or a shortcode), else the default scenario."""
+        return self.scenarios.get(party, self.default_scenario)
+
+    def organization(self, shortcode: str) -> Organization | None:
+        """The organisation behind a shortcode: configured, an STK merchant or a sandbox 600xxx."""
+        configured = next((o for o in self.organizations if o.shortcode == shortcode), None)
+        if configured is not None:
+            return configured
+        if self.merchant(shortcode) is not None or config_orgs.in_sandbox_range(shortcode):
+            return Organization(shortcode)
+        return None
+
+    def organization_name(self, shortcode: str) -> str:
+        org = self.organization(shortcode)
+        return org.name if org is not None and org.name else config_orgs.sandbox_name(shortcode)
+
+    def initiator_password(self, shortcode: str, name: str) -> str | None:
+        """The password of API operator `name` of this shortcode (its own list, else the
+        global one); None when the shortcode or the operator is unknown."""
+        org = self.organization(shortcode)
+        if org is None:
+            return None
+        operators = org.initiators or self.initiators
+        return next((i.password for i in operators if i.name == name), None)
+
+    def opening_balances_for(self, shortcode: str) -> Mapping[str, int]:
+        """Cents per account a shortcode's ledger opens with."""
+        org = self.organization(shortcode)
+        if org is not None and org.opening_balances is not None:
+            return org.opening_balances
+        return self.opening_balances
 
 
 def load_config(mapping: Mapping[str, Any] | None) -> EmulatorConfig:
@@ -87,6 +130,10 @@ def load_config(mapping: Mapping[str, Any] | None) -> EmulatorConfig:
         merchants=field("merchants", _merchants),
         scenarios=field("scenarios", _scenarios),
         default_scenario=field("default_scenario", parse_scenario),
+        strict_security_credential=field("strict_security_credential", read.boolean),
+        initiators=field("initiators", config_orgs.initiators),
+        opening_balances=field("opening_balances", config_orgs.opening_balances),
+        organizations=field("organizations", config_orgs.organizations),
     )
 
 
@@ -118,6 +165,6 @@ def _merchant(value: Any, path: str) -> Merchant:
 def _scenarios(value: Any, path: str) -> Mapping[str, Scenario]:
     scenarios = {}
     for key, item in read.mapping(value, path).items():
-        msisdn = read.msisdn(key, f"{path}.{key}")
-        scenarios[msisdn] = parse_scenario(item, f"{path}.{key}")
+        party = read.party(key, f"{path}.{key}")
+        scenarios[party] = parse_scenario(item, f"{path}.{key}")
     return types.MappingProxyType(scenarios)

@@ -101,6 +101,17 @@ def msisdn(value: Any, path: str) -> str:
     return text
 
 
+def party(value: Any, path: str) -> str:
+    """A scenario key: a customer's MSISDN or an organisation's shortcode."""
+    text = _digits(value)
+    if text is None or not (MSISDN.fullmatch(text) or SHORTCODE.fullmatch(text)):
+        raise fail(
+            path,
+            "must be a 12-digit MSISDN (2547XXXXXXXX or 2541XXXXXXXX) or a 5-7 digit shortcode",
+        )
+    return text
+
+
 def _digits(value: Any) -> str | None:
     if isinstance(value, bool):
         return None

@@ -1,4 +1,5 @@
-"""Runtime scenario overrides under /_emulator/scenarios/<msisdn>, validated like the YAML."""
+"""Runtime scenario overrides under /_emulator/scenarios/<msisdn or shortcode>, validated like
+the YAML."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ def delete_scenario(msisdn: str) -> dict[str, Any]:
 
 
 def _msisdn(text: str) -> str:
+    """An MSISDN (payer, B2C recipient) or a shortcode (B2B receiver, balance/status PartyA,
+    reversal ReceiverParty)."""
     try:
-        return read.msisdn(text, "msisdn")
+        return read.party(text, "msisdn")
     except read.EmulatorConfigError as exc:
         raise _bad_request(str(exc)) from None
 

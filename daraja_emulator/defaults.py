@@ -6,6 +6,9 @@ from typing import Any
 
 SANDBOX_SHORTCODE = "174379"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+# API.md §15.3: the sandbox's API operator; its password rotates (this is the 2023-24 one).
+SANDBOX_INITIATOR = "testapi"
+SANDBOX_INITIATOR_PASSWORD = "Safaricom999!*!"
 
 DEFAULTS: dict[str, Any] = {
     "consumer_key": "apg-emulator-key",
@@ -35,4 +38,8 @@ DEFAULTS: dict[str, Any] = {
         "254708374153": {"result_code": 2001},
     },
     "default_scenario": {"result_code": 0},
+    "strict_security_credential": False,
+    "initiators": [{"name": SANDBOX_INITIATOR, "password": SANDBOX_INITIATOR_PASSWORD}],
+    "opening_balances": {"Working Account": "500000.00", "Utility Account": "1000000.00"},
+    "organizations": [],
 }

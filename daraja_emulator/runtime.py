@@ -1,4 +1,5 @@
-"""The per-app emulator runtime (config, clock, ids, state, callback sender) and how to reach it."""
+"""The per-app emulator runtime (config, clock, ids, state, books, callback sender) and how to
+reach it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig
 from daraja_emulator.delivery import CallbackSender
 from daraja_emulator.ids import IdGenerator
+from daraja_emulator.ledger import Books
 from daraja_emulator.scenarios import Scenario
 from daraja_emulator.state import EmulatorState
 
@@ -26,6 +28,7 @@ class Emulator:
     clock: Clock
     ids: IdGenerator
     state: EmulatorState
+    books: Books
     sender: CallbackSender
     owns_http: bool
 
@@ -46,13 +49,19 @@ class Emulator:
             clock=clock,
             ids=IdGenerator(rng if rng is not None else random.Random()),
             state=state,
+            books=Books(config.opening_balances_for),
             sender=sender,
             owns_http=http is None,
         )
 
-    def scenario_for(self, msisdn: str) -> Scenario:
-        """The runtime override for this payer's MSISDN, else the configured scenario."""
-        return self.state.scenario_override(msisdn) or self.config.scenario_for(msisdn)
+    def scenario_for(self, party: str) -> Scenario:
+        """The runtime override for this MSISDN (or shortcode), else the configured scenario."""
+        return self.state.scenario_override(party) or self.config.scenario_for(party)
+
+    def reset(self) -> None:
+        """Forget everything that happened: state first, then the books (see NOTES.md)."""
+        self.state.reset()
+        self.books.reset()
 
     def close(self) -> None:
         """Release the HTTP session the emulator created for itself (an injected one is kept)."""

@@ -1,4 +1,5 @@
-"""Scripted STK outcomes by payer MSISDN: the Scenario model and its validation (YAML or JSON)."""
+"""Scripted outcomes by party (payer/recipient MSISDN or shortcode): the Scenario model and its
+validation (YAML or JSON)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from daraja_emulator import config_readers as read
 from daraja_emulator.config_readers import EmulatorConfigError
-from daraja_emulator.products import stk_codes
+from daraja_emulator.products import result_codes, stk_codes
 
 # Sent instead of (or around) the normal processrequest answer; see NOTES.md "Faults".
 FAULTS = (
@@ -28,7 +29,8 @@ CALLBACK_ITEMS = ("Amount", "MpesaReceiptNumber", "Balance", "TransactionDate", 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A result code and its ResultDesc (defaulting to the §2.2 text), decided after a delay."""
+    """A result code and its ResultDesc (defaulting to the §2.2, §5-§9 texts), decided after a
+    delay."""
 
     result_code: int | str
     result_desc: str | None = None
@@ -38,7 +40,7 @@ class Outcome:
         code = stk_codes.normalize_result_code(self.result_code)
         object.__setattr__(self, "result_code", code)
         if self.result_desc is None:
-            object.__setattr__(self, "result_desc", stk_codes.describe(code))
+            object.__setattr__(self, "result_desc", result_codes.describe(code))
 
     def to_json(self) -> dict[str, Any]:
         """The YAML/JSON shape, keys at their default left out; parse_scenario accepts it."""
@@ -57,6 +59,8 @@ class Scenario(Outcome):
     """A scripted STK outcome plus how the callback looks and how Daraja misbehaves around it.
 
     `then` is a follow-up outcome POSTed `then.delay_seconds` after the first callback.
+    `queue_timeout` (initiator APIs only) POSTs a QueueTimeOutURL notice instead of the result;
+    with `then`, the result follows to the ResultURL.
     """
 
     amount_format: str = "decimal"
@@ -67,6 +71,7 @@ class Scenario(Outcome):
     answer_delay_seconds: float = 5
     delivery: str = "normal"
     then: Outcome | None = None
+    queue_timeout: bool = False
 
 
 def parse_scenario(value: Any, path: str) -> Scenario:
@@ -91,6 +96,7 @@ def parse_scenario(value: Any, path: str) -> Scenario:
         answer_delay_seconds=optional("answer_delay_seconds", read.seconds),
         delivery=optional("delivery", read.choice, DELIVERIES),
         then=optional("then", _follow_up),
+        queue_timeout=optional("queue_timeout", read.boolean),
     )
 
 
@@ -98,9 +104,9 @@ def parse_outcome(fields: Mapping[Any, Any], path: str) -> Outcome:
     """result_code (required), result_desc (required for codes outside §2.2), delay_seconds."""
     code = read.result_code(read.required(fields, "result_code", path), f"{path}.result_code")
     desc = fields.get("result_desc")
-    if desc is None and stk_codes.describe(code) is None:
+    if desc is None and result_codes.describe(code) is None:
         raise EmulatorConfigError(
-            f"{path}.result_desc: required for result code {code} (not in the STK table)"
+            f"{path}.result_desc: required for result code {code} (not in the result tables)"
         )
     delay = fields.get("delay_seconds")
     return Outcome(
