@@ -10,14 +10,24 @@ import requests
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
-from daraja_emulator import control, control_scenarios
+from daraja_emulator import control, control_accounts, control_results, control_scenarios
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig, load_config
 from daraja_emulator.errors import register_error_handlers
-from daraja_emulator.products import oauth, stk
+from daraja_emulator.products import b2c, oauth, stk
 from daraja_emulator.runtime import EXTENSION, Emulator
 
-PRODUCT_BLUEPRINTS = (oauth.blueprint, stk.blueprint)
+PRODUCT_BLUEPRINTS = (
+    oauth.blueprint,
+    stk.blueprint,
+    b2c.blueprint,
+)
+CONTROL_BLUEPRINTS = (
+    control.blueprint,
+    control_scenarios.blueprint,
+    control_results.blueprint,
+    control_accounts.blueprint,
+)
 
 
 class _DarajaOrderJSON(DefaultJSONProvider):
@@ -45,7 +55,7 @@ def create_app(
     app = _EmulatorFlask(__name__)
     app.extensions[EXTENSION] = emulator
     register_error_handlers(app, emulator.ids.request_id)
-    for blueprint in (*PRODUCT_BLUEPRINTS, control.blueprint, control_scenarios.blueprint):
+    for blueprint in (*PRODUCT_BLUEPRINTS, *CONTROL_BLUEPRINTS):
         app.register_blueprint(blueprint)
     app.after_request(_title_case_reason)
     return app

@@ -26,19 +26,22 @@ def authorization_header() -> tuple[str, str]:
 
 
 def require_access_token(
-    on_invalid: Callable[[], DarajaError] = invalid_access_token,
+    on_invalid: Callable[[str], DarajaError] = invalid_access_token,
 ) -> Callable[[], None]:
-    """A before_request hook demanding a live Bearer token (products differ in the error)."""
+    """A before_request hook demanding a live Bearer token.
+
+    Products differ in the error: `on_invalid` gets the token presented ("" when none).
+    """
 
     def guard() -> None:
         scheme, token = authorization_header()
         if not scheme:
-            raise on_invalid()
+            raise on_invalid("")
         if scheme != "bearer":
             raise invalid_authentication_header()
         emulator = current_emulator()
         if not emulator.state.token_is_valid(token, emulator.clock()):
-            raise on_invalid()
+            raise on_invalid(token)
 
     return guard
 

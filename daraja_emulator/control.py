@@ -12,7 +12,16 @@ from daraja_emulator.runtime import Emulator, current_emulator
 
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
 
-STAT_NAMES = ("oauth_tokens_issued", "stk_push_requests", "stk_query_requests")
+STAT_NAMES = (
+    "oauth_tokens_issued",
+    "stk_push_requests",
+    "stk_query_requests",
+    "b2c_requests",
+    "b2b_requests",
+    "account_balance_requests",
+    "transaction_status_requests",
+    "reversal_requests",
+)
 
 
 @blueprint.get("/health")
@@ -87,8 +96,8 @@ def stats() -> dict[str, int]:
 
 @blueprint.post("/reset")
 def reset() -> dict[str, str]:
-    """Forget tokens, pushes, callbacks, statistics and scenario overrides."""
-    current_emulator().state.reset()
+    """Forget tokens, pushes, results, callbacks, statistics, scenario overrides and the books."""
+    current_emulator().reset()
     return {"status": "ok"}
 
 

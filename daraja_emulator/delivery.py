@@ -62,34 +62,45 @@ class CallbackSender:
         try:
             body = transaction.render_callback(callback)
             if callback.dropped:
-                self._drop(transaction, callback.kind, body)
+                self._drop(transaction, callback, body)
                 return
             for copy in range(callback.copies):
-                self.send(transaction, kind=DUPLICATE if copy else callback.kind, body=body)
+                kind = DUPLICATE if copy else callback.kind
+                self.send(transaction, kind=kind, body=body, url=callback.url)
         finally:
             self._state.finish(callback)
 
-    def send(self, transaction: AsyncTransaction, *, kind: str, body: str) -> dict[str, Any]:
-        """POST `body` once and record the attempt, whatever happens."""
-        record = self._record(transaction, kind, body)
-        record.update(self._post(transaction.callback_url, body))
+    def send(
+        self, transaction: AsyncTransaction, *, kind: str, body: str, url: str | None = None
+    ) -> dict[str, Any]:
+        """POST `body` once (to `url`, else the transaction's callback_url) and record the
+        attempt, whatever happens."""
+        target = url or transaction.callback_url
+        record = self._record(transaction, kind, body, target)
+        record.update(self._post(target, body))
         self._state.record_delivery(transaction, record)
         outcome = mask_tokens(str(record["status_code"] or record["error"]))
-        url = mask_tokens(transaction.callback_url)
-        log.info("%s %s -> %s: %s", kind, transaction.key, url, outcome)
+        log.info("%s %s -> %s: %s", kind, transaction.key, mask_tokens(target), outcome)
         return dict(record)
 
-    def _drop(self, transaction: AsyncTransaction, kind: str, body: str) -> None:
-        record = {**self._record(transaction, kind, body), "dropped": True}
+    def _drop(self, transaction: AsyncTransaction, callback: ScheduledCallback, body: str) -> None:
+        target = callback.url or transaction.callback_url
+        record = {**self._record(transaction, callback.kind, body, target), "dropped": True}
         self._state.record_delivery(transaction, record, listed=False)
-        url = mask_tokens(transaction.callback_url)
-        log.info("%s %s -> %s: dropped (never POSTed)", kind, transaction.key, url)
+        log.info(
+            "%s %s -> %s: dropped (never POSTed)",
+            callback.kind,
+            transaction.key,
+            mask_tokens(target),
+        )
 
-    def _record(self, transaction: AsyncTransaction, kind: str, body: str) -> dict[str, Any]:
+    def _record(
+        self, transaction: AsyncTransaction, kind: str, body: str, url: str
+    ) -> dict[str, Any]:
         return {
             **transaction.labels(),
             "kind": kind,
-            "url": transaction.callback_url,
+            "url": url,
             "sent_at": self._clock(),
             "status_code": None,
             "response_body": None,

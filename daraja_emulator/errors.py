@@ -41,8 +41,24 @@ def invalid_payload() -> DarajaError:
     return DarajaError(400, "400.002.05", "Invalid Request Payload")
 
 
-def invalid_access_token() -> DarajaError:
+def invalid_access_token(token: str = "") -> DarajaError:
+    """STK, Reversal, B2B and most products (API.md §13, §17)."""
     return DarajaError(404, "404.001.03", "Invalid Access Token")
+
+
+def invalid_access_token_401(token: str) -> DarajaError:
+    """B2C and Account Balance: the message ends with the token presented (API.md §13)."""
+    return DarajaError(401, "401.002.01", f"Error Occurred - Invalid Access Token - {token}")
+
+
+def invalid_access_token_400(token: str = "") -> DarajaError:
+    """C2B and Transaction Status (API.md §13, §18.6)."""
+    return DarajaError(400, "400.003.01", "Invalid Access Token")
+
+
+def duplicate_originator_conversation_id() -> DarajaError:
+    """B2C v3: an OriginatorConversationID seen before (samples/b2c_error_500_duplicate_*)."""
+    return DarajaError(500, "500.002.1001", "Duplicate OriginatorConversationID.")
 
 
 def invalid_authentication_header() -> DarajaError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ SHORTCODE = re.compile(r"[0-9]{5,7}")
 MSISDN = re.compile(r"254[17][0-9]{8}")
 TIMESTAMP = re.compile(r"[0-9]{14}")
 WHOLE_AMOUNT = re.compile(r"([0-9]+)(\.0+)?")
+RECEIPT = re.compile(r"[0-9A-Z]{10}")
 # API.md §15.4: Daraja refuses callback URLs containing these words anywhere, in any case.
 FORBIDDEN_URL_WORDS = ("m-pesa", "mpesa", "safaricom", "exe", "exec", "cmd", "sql", "query")
 
@@ -27,8 +29,18 @@ def require_json_content_type() -> None:
     API.md §0: a missing or wrong Content-Type surfaces as "Invalid BusinessShortCode", the
     first field Daraja's validator reads.
     """
-    if request.mimetype != "application/json":  # Werkzeug lower-cases it, drops `; charset=…`
-        raise invalid_field("BusinessShortCode")
+    json_content_type("BusinessShortCode")()
+
+
+def json_content_type(first_field: str) -> Callable[[], None]:
+    """A before_request hook like require_json_content_type for a product whose validator
+    reads `first_field` first (B2C v3: OriginatorConversationID; B2B: Initiator; …)."""
+
+    def check() -> None:
+        if request.mimetype != "application/json":  # Werkzeug lower-cases it, drops `; charset=…`
+            raise invalid_field(first_field)
+
+    return check
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
@@ -61,6 +73,14 @@ def shortcode(value: Any, name: str) -> str:
 def msisdn(value: Any, name: str) -> str:
     text = digit_string(value, name)
     if not MSISDN.fullmatch(text):
+        raise invalid_field(name)
+    return text
+
+
+def party(value: Any, name: str) -> str:
+    """A shortcode or an MSISDN (IdentifierType 4/2 or 1)."""
+    text = digit_string(value, name)
+    if not (SHORTCODE.fullmatch(text) or MSISDN.fullmatch(text)):
         raise invalid_field(name)
     return text
 
@@ -114,6 +134,47 @@ def required_text(value: Any, name: str) -> str:
     if text is None:
         raise invalid_field(name)
     return text
+
+
+def string(value: Any, name: str) -> str:
+    """A non-empty JSON string (SecurityCredential: base64 text, never a number)."""
+    if not isinstance(value, str) or not value:
+        raise invalid_field(name)
+    return value
+
+
+def bounded_text(value: Any, name: str, *, minimum: int = 1, maximum: int = 100) -> str:
+    """Required text of minimum..maximum characters (Remarks: 2-100)."""
+    text = required_text(value, name)
+    if not minimum <= len(text) <= maximum:
+        raise invalid_field(name)
+    return text
+
+
+def optional_bounded_text(value: Any, name: str, maximum: int = 100) -> str | None:
+    text = optional_text(value, name)
+    if text is not None and len(text) > maximum:
+        raise invalid_field(name)
+    return text
+
+
+def receipt(value: Any, name: str = "TransactionID") -> str:
+    """An M-Pesa receipt: 10 upper-case letters and digits (QKH94M1Z11)."""
+    if not isinstance(value, str) or not RECEIPT.fullmatch(value):
+        raise invalid_field(name)
+    return value
+
+
+def identifier_type(value: Any, allowed: tuple[str, ...], name: str) -> str:
+    """An identifier type code sent as a number or a string ("4", 4)."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or str(value) not in allowed:
+        raise invalid_field(name)
+    return str(value)
+
+
+def first_given(body: Mapping[str, Any], *keys: str) -> Any:
+    """The first of several spellings of a field that carries a value (not null, not "")."""
+    return next((body[key] for key in keys if body.get(key) not in (None, "")), None)
 
 
 def callback_url(value: Any, reject_forbidden_words: bool, name: str = "CallBackURL") -> str:

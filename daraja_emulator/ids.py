@@ -14,11 +14,19 @@ DAY_LETTERS = "123456789ABCDEFGHIJKLMNOPQRSTUV"  # day 1..31
 MONTH_LETTERS = "ABCDEFGHIJKL"  # Jan..Dec
 
 
+PLACEHOLDER_TAIL = "0000000"
+
+
 def receipt_prefix(epoch_seconds: float) -> str:
     """Year, month and day letters of an M-Pesa receipt for an EAT date (L=2017 … U=2026)."""
     day = to_eat(epoch_seconds)
     year_letter = chr(ord("A") + (day.year - 2006) % 26)
     return year_letter + MONTH_LETTERS[day.month - 1] + DAY_LETTERS[day.day - 1]
+
+
+def placeholder_receipt(epoch_seconds: float) -> str:
+    """The TransactionID of results that moved no money: date letters + 0000000 (OA90000000)."""
+    return receipt_prefix(epoch_seconds) + PLACEHOLDER_TAIL
 
 
 class IdGenerator:
@@ -38,7 +46,7 @@ class IdGenerator:
     def request_id(self) -> str:
         """Current gateway id format: truncated UUID + counter, 1c5b-4ba8-815c-ac45c57a3db01495926.
 
-        Used for error `requestId`s, MerchantRequestID and (later) OriginatorConversationID.
+        Used for error `requestId`s, MerchantRequestID and generated OriginatorConversationIDs.
         """
         with self._lock:
             rng = self._rng
@@ -61,6 +69,12 @@ class IdGenerator:
             self._last_checkout_ms[msisdn] = millis
         moment = to_eat(millis / 1000)
         return f"ws_CO_{moment:%d%m%Y%H%M%S}{millis % 1000:03d}{msisdn[3:]}"
+
+    def conversation_id(self, epoch_seconds: float) -> str:
+        """AG_ + YYYYMMDD (EAT) + _ + 20 hex starting "2010": AG_20240706_2010364430d9bbdaf872."""
+        with self._lock:
+            tail = self._rng.getrandbits(64)
+        return f"AG_{to_eat(epoch_seconds):%Y%m%d}_2010{tail:016x}"
 
     def receipt_tail(self) -> str:
         """The 7 characters after a receipt's date letters."""

@@ -9,7 +9,6 @@ from typing import Any
 
 from daraja_emulator.scenarios import Scenario
 from daraja_emulator.transaction import (
-    FIRST,
     AsyncTransaction,
     ScheduledCallback,
     next_callback,
@@ -161,7 +160,8 @@ class EmulatorState:
             transaction = self._transactions.get(key)
             if transaction is None or not transaction.callbacks[0].done:
                 return None
-            first = (r for r in transaction.deliveries if r["kind"] == FIRST)
+            kind = transaction.callbacks[0].kind  # FIRST for STK; "result"/"queue_timeout"
+            first = (r for r in transaction.deliveries if r["kind"] == kind)
             return next((dict(record) for record in first), None)
 
     def deliveries(self) -> list[dict[str, Any]]:

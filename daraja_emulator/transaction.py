@@ -17,6 +17,7 @@ class ScheduledCallback:
     `claimed` and `done` change only under the state lock: whoever claims it (scheduler, settle
     or the request handler for early delivery) sends it, exactly once; `done` is set when its
     POSTs are over. `copies` > 1 POSTs it again back to back; `dropped` records it, never POSTs.
+    `url` overrides the transaction's callback_url (a QueueTimeOutURL notice).
     """
 
     kind: str
@@ -25,6 +26,7 @@ class ScheduledCallback:
     dropped: bool = False
     claimed: bool = False
     done: bool = False
+    url: str | None = None
 
     def describe(self) -> dict[str, Any]:
         state = "done" if self.done else "sending" if self.claimed else "scheduled"
@@ -34,11 +36,12 @@ class ScheduledCallback:
             "copies": self.copies,
             "dropped": self.dropped,
             "state": state,
+            **({} if self.url is None else {"url": self.url}),
         }
 
 
 class AsyncTransaction(Protocol):
-    """A request Daraja answers later by POSTing callbacks (STK push today; B2C etc. later)."""
+    """A request Daraja answers later by POSTing callbacks (STK push, B2C, B2B, balance, …)."""
 
     @property
     def key(self) -> str: ...

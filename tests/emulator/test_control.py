@@ -166,11 +166,21 @@ def stats(client: Any) -> dict[str, int]:
     return dict(response.get_json())
 
 
+RESULT_PRODUCT_STATS = {
+    "b2c_requests": 0,
+    "b2b_requests": 0,
+    "account_balance_requests": 0,
+    "transaction_status_requests": 0,
+    "reversal_requests": 0,
+}
+
+
 def test_stats_count_tokens_issued_and_requests_received(emulator_client: Any) -> None:
     assert stats(emulator_client) == {
         "oauth_tokens_issued": 0,
         "stk_push_requests": 0,
         "stk_query_requests": 0,
+        **RESULT_PRODUCT_STATS,
     }
     emulator_client.get("/oauth/v1/generate?grant_type=client_credentials")  # refused: no count
     bearer = bearer_for(emulator_client)
@@ -183,6 +193,7 @@ def test_stats_count_tokens_issued_and_requests_received(emulator_client: Any) -
         "oauth_tokens_issued": 1,
         "stk_push_requests": 2,
         "stk_query_requests": 1,
+        **RESULT_PRODUCT_STATS,
     }
 
 
