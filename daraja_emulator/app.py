@@ -14,13 +14,15 @@ from daraja_emulator import control, control_accounts, control_results, control_
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig, load_config
 from daraja_emulator.errors import register_error_handlers
-from daraja_emulator.products import b2c, oauth, stk
+from daraja_emulator.products import account_balance, b2b, b2c, oauth, stk
 from daraja_emulator.runtime import EXTENSION, Emulator
 
 PRODUCT_BLUEPRINTS = (
     oauth.blueprint,
     stk.blueprint,
     b2c.blueprint,
+    b2b.blueprint,
+    account_balance.blueprint,
 )
 CONTROL_BLUEPRINTS = (
     control.blueprint,
