@@ -14,7 +14,15 @@ from daraja_emulator import control, control_accounts, control_results, control_
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig, load_config
 from daraja_emulator.errors import register_error_handlers
-from daraja_emulator.products import account_balance, b2b, b2c, oauth, stk
+from daraja_emulator.products import (
+    account_balance,
+    b2b,
+    b2c,
+    oauth,
+    reversal,
+    stk,
+    transaction_status,
+)
 from daraja_emulator.runtime import EXTENSION, Emulator
 
 PRODUCT_BLUEPRINTS = (
@@ -23,6 +31,8 @@ PRODUCT_BLUEPRINTS = (
     b2c.blueprint,
     b2b.blueprint,
     account_balance.blueprint,
+    transaction_status.blueprint,
+    reversal.blueprint,
 )
 CONTROL_BLUEPRINTS = (
     control.blueprint,
