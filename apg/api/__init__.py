@@ -12,6 +12,7 @@ from apg.api.inquiries import blp as inquiries_blp
 from apg.api.payments import blp as payments_blp
 from apg.api.payouts import blp as payouts_blp
 from apg.api.reversals import blp as reversals_blp
+from apg.api.seeds import blp as seeds_blp
 
 
 def init_app(app: Flask) -> None:
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(b2b_blp)
     api.register_blueprint(inquiries_blp)
     api.register_blueprint(reversals_blp)
+    api.register_blueprint(seeds_blp)
