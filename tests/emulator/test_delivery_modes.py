@@ -131,8 +131,10 @@ def test_follow_up_comes_after_its_delay_and_query_reports_it_once_due(
     values = {item["Name"]: item.get("Value") for item in items}
     assert values["TransactionDate"] == 20240710091656  # accepted 09:15:26 + 60 s + 30 s
     assert query_code(daraja, checkout_id) == "0"
+    # The receiver has the POST before the emulator records it; settle waits for the record.
+    settled = daraja.control(checkout_id, "settle")
+    assert [d["kind"] for d in settled["deliveries"]] == ["callback", "follow_up"]
     view = daraja.http.get(f"{live_emulator.url}/_emulator/stkpush/{checkout_id}").json()
-    assert [d["kind"] for d in view["deliveries"]] == ["callback", "follow_up"]
     assert view["receipt"] == values["MpesaReceiptNumber"]
 
 
