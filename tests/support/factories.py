@@ -93,6 +93,16 @@ class EmulatorControl:
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
+    def settle_result(self, conversation_id: str) -> dict[str, Any]:
+        """Decide an asynchronous product's Result now and deliver it (by either id)."""
+        return self._post(f"/_emulator/results/{conversation_id}/settle")
+
+    def books(self, shortcode: str) -> dict[str, str]:
+        """A shortcode's accounts in the emulator's ledger: {"Utility Account": "1000.00"…}."""
+        response = requests.get(f"{self.base_url}/_emulator/accounts/{shortcode}", timeout=10)
+        response.raise_for_status()
+        return response.json()["accounts"]  # type: ignore[no-any-return]
+
     def reset(self) -> None:
         self._post("/_emulator/reset")
 
