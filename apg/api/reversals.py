@@ -23,12 +23,10 @@ from apg.api.operations import (
     result_detail,
 )
 from apg.api.schemas import REFERENCE, amount_field, constant, metadata_field
-from apg.errors import InvalidRequestError
 from apg.payments import queries
 from apg.payments.models import PaymentTransaction
 from apg.payments.queries import Page
-from apg.payments.reversals import REVERSAL, not_reversing, reversals_of, reversible
-from apg.payments.service import NewPayment
+from apg.payments.reversals import REVERSAL, new_reversal, reversals_of
 from apg.services import services
 
 TYPES = (REVERSAL,)
@@ -93,31 +91,6 @@ class ReversalSchema(OperationSchema):
 ReversalListSchema = list_schema(ReversalSchema, "ReversalList")
 
 
-def new_reversal(payment: PaymentTransaction, data: dict[str, Any]) -> NewPayment:
-    """The reversal of `payment`: by its own account, of its receipt, at most its amount."""
-    amount = data.get("amount", payment.amount)
-    if amount is None or (payment.amount is not None and amount > payment.amount):
-        raise InvalidRequestError(
-            f"amount must be at most the payment's amount ({payment.amount} cents).",
-            param="amount",
-            code="amount_exceeds_payment",
-        )
-    return NewPayment(
-        amount=amount,
-        currency=payment.currency,
-        phone_number=None,
-        reference=payment.reference,
-        metadata=data.get("metadata"),
-        payment_method_type="mpesa_reversal",
-        details={
-            "payment_id": payment.id,
-            "transaction_id": payment.receipt,
-            "remarks": data["reason"],
-        },
-        account_id=payment.account_id,
-    )
-
-
 @blp.route("/payments/<payment_id>/reversals", methods=["POST"])
 @blp.arguments(ReversalCreateSchema)
 @blp.idempotent(recover=recover_with(ReversalSchema(), TYPES))
@@ -126,11 +99,9 @@ def new_reversal(payment: PaymentTransaction, data: dict[str, Any]) -> NewPaymen
 @blp.errors(404, 409, 415, 422, 424, 502, 503, 504)
 def create_reversal(data: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Reverse a completed payment (all of it, or `amount`); one reversal per payment."""
-    payment = not_reversing(reversible(queries.get_payment(g.tenant.id, payment_id)))
-    key = g.get("idempotency_key")
-    return services().payments.initiate(
-        g.tenant.id, new_reversal(payment, data), idempotency_key=key
-    )
+    payment = queries.get_payment(g.tenant.id, payment_id)
+    new = new_reversal(payment, data.get("amount"), data["reason"], data.get("metadata"))
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=g.get("idempotency_key"))
 
 
 @blp.route("/payments/<payment_id>/reversals", methods=["GET"])

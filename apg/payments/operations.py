@@ -1,13 +1,32 @@
-"""The plain-data view of a transaction for processors, and the errors a refusal becomes."""
+"""What an operation is asked as (NewPayment), the plain-data view of a transaction for
+processors, and the errors a refusal becomes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from apg.errors import ConfigurationError, PaymentFailedError
 from apg.payments import ports
 from apg.payments.models import PaymentTransaction, ProcessorReference
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    """One operation to submit: a collection, a payout, an inquiry. `details` are the product's
+    own request fields; `account_id` picks one of the tenant's accounts."""
+
+    amount: int | None  # minor units; None for inquiries
+    currency: str
+    phone_number: str | None  # normalised 2547…/2541…
+    reference: str
+    description: str | None = None
+    customer_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    payment_method_type: str = "mpesa_stk"
+    details: dict[str, Any] | None = None
+    account_id: str | None = None
 
 
 def operation_of(

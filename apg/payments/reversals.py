@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from apg.clock import Clock
@@ -10,6 +12,7 @@ from apg.extensions import db
 from apg.payments import transitions
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import PaymentTransaction
+from apg.payments.operations import NewPayment
 
 REVERSAL = "reversal"
 REVERSIBLE = ("stk_push", "c2b_payment")  # money customers paid in; payouts cannot be reversed
@@ -68,6 +71,34 @@ def not_reversing(payment: PaymentTransaction) -> PaymentTransaction:
                 code="reversal_exists",
             )
     return payment
+
+
+def new_reversal(
+    payment: PaymentTransaction,
+    amount: int | None,
+    reason: str,
+    metadata: dict[str, Any] | None = None,
+) -> NewPayment:
+    """The reversal of a reversible `payment` not already being reversed: by the payment's own
+    account, of its receipt, at most its amount (all of it by default)."""
+    not_reversing(reversible(payment))
+    amount = payment.amount if amount is None else amount
+    if amount is None or (payment.amount is not None and amount > payment.amount):
+        raise InvalidRequestError(
+            f"amount must be at most the payment's amount ({payment.amount} cents).",
+            param="amount",
+            code="amount_exceeds_payment",
+        )
+    return NewPayment(
+        amount=amount,
+        currency=payment.currency,
+        phone_number=None,
+        reference=payment.reference,
+        metadata=metadata,
+        payment_method_type="mpesa_reversal",
+        details={"payment_id": payment.id, "transaction_id": payment.receipt, "remarks": reason},
+        account_id=payment.account_id,
+    )
 
 
 class ReversalListener:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from apg.clock import Clock
@@ -27,29 +26,18 @@ from apg.payments.models import (
     PaymentMethod,
     PaymentTransaction,
 )
-from apg.payments.operations import customer_busy, misconfigured, operation_of, reference_row
+from apg.payments.operations import (
+    NewPayment,
+    customer_busy,
+    misconfigured,
+    operation_of,
+    reference_row,
+)
 from apg.payments.registry import ProcessorRegistry
 from apg.payments.reversals import ReversalListener
 from apg.settings import PaymentSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class NewPayment:
-    """One operation to submit: a collection, a payout, an inquiry. `details` are the product's
-    own request fields; `account_id` picks one of the tenant's accounts."""
-
-    amount: int | None  # minor units; None for inquiries
-    currency: str
-    phone_number: str | None  # normalised 2547…/2541…
-    reference: str
-    description: str | None = None
-    customer_id: str | None = None
-    metadata: dict[str, Any] | None = None
-    payment_method_type: str = "mpesa_stk"
-    details: dict[str, Any] | None = None
-    account_id: str | None = None
 
 
 class Payments:
