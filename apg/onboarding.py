@@ -4,7 +4,7 @@ in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -110,8 +110,20 @@ def ensure_default_merchant(services: Services) -> tuple[Tenant, str]:
         return tenant, issue_api_key(services, tenant.id)
     values: dict[str, Any] = {f.name: getattr(d, f.name, None) for f in fields(NewAccount)}
     values["kind"] = d.shortcode_kind
-    tenant, _, api_key = create_merchant(services, d.name, NewAccount(**values))
+    demo = _emulator_initiator(services) if d.environment == "emulator" else {}
+    tenant, _, api_key = create_merchant(services, d.name, NewAccount(**{**values, **demo}))
+    if demo:  # the emulator's demo merchant also pays out, from sandbox-like B2C 600000
+        payouts = NewAccount(**{**values, **demo, "kind": "b2c", "shortcode": "600000"})
+        add_merchant_account(services, tenant.id, replace(payouts, passkey=None))
     return tenant, api_key
+
+
+def _emulator_initiator(services: Services) -> dict[str, str]:
+    """The emulator's (public) API operator, so the demo tenant can use every product."""
+    operators = getattr(services.settings.emulator, "initiators", ())
+    if not operators:
+        return {}
+    return {"initiator_name": operators[0].name, "initiator_password": operators[0].password}
 
 
 def _require_tenant(tenant_id: str) -> Tenant:

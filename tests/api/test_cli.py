@@ -479,3 +479,12 @@ def test_reencrypt_secrets_moves_every_secret_to_the_newest_key(
     credentials = stored(app, first["account_id"])
     assert (credentials.consumer_key, credentials.passkey) == ("apg-emulator-key", SANDBOX_PASSKEY)
     assert json.loads(run(app, "reencrypt-secrets")[1]) == {"accounts": 1, "secrets": 3}
+
+
+def test_the_emulator_demo_tenant_can_use_every_product(app: Flask) -> None:
+    """make run's tenant: paybill 174379 and B2C 600000, both with the emulator's operator."""
+    tenant_id = json.loads(run(app, "bootstrap")[1])["tenant_id"]
+    shown = json.loads(run(app, "show-tenant", "--tenant", tenant_id)[1])
+    accounts = {(a["kind"], a["shortcode"], a["initiator_name"]) for a in shown["mpesa_accounts"]}
+    assert accounts == {("paybill", "174379", "testapi"), ("b2c", "600000", "testapi")}
+    assert all(a["has_initiator_password"] for a in shown["mpesa_accounts"])
