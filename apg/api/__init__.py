@@ -8,6 +8,7 @@ from apg.api import docs
 from apg.api.account import blp as account_blp
 from apg.api.b2b import blp as b2b_blp
 from apg.api.blueprint import Api
+from apg.api.diagnostics import blp as diagnostics_blp
 from apg.api.inquiries import blp as inquiries_blp
 from apg.api.payments import blp as payments_blp
 from apg.api.payouts import blp as payouts_blp
@@ -35,3 +36,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(inquiries_blp)
     api.register_blueprint(reversals_blp)
     api.register_blueprint(seeds_blp)
+    api.register_blueprint(diagnostics_blp)
