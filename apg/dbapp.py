@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 import apg.idempotency.models
+import apg.payments.collections
 import apg.payments.models
 import apg.processors.mpesa.accounts
+import apg.processors.mpesa.c2b_registrations
 import apg.processors.mpesa.tokens.database
 import apg.tenants.models
 import apg.webhooks.models
@@ -16,8 +18,10 @@ from apg.extensions import db, migrate
 # Every module that defines a table: autogenerate (`db migrate`) sees only imported models.
 MODEL_MODULES = (
     apg.idempotency.models,
+    apg.payments.collections,
     apg.payments.models,
     apg.processors.mpesa.accounts,
+    apg.processors.mpesa.c2b_registrations,
     apg.processors.mpesa.tokens.database,
     apg.tenants.models,
     apg.webhooks.models,

@@ -129,3 +129,44 @@ OLD_ROWS = [
     f" outcome, processed, payment_id) VALUES ('stk', 'ten_1', :body, {T0}, 'ws_CO_1', 'applied',"
     " true, 'pay_1')",
 ]
+
+
+def test_0005_adds_the_c2b_tables_beside_existing_rows_and_comes_back_down(tmp_path: Path) -> None:
+    """Rules per receiving account and registrations per M-Pesa account (which must exist);
+    downgrading drops both and leaves the accounts (SQLite, its own file)."""
+    app = create_app({"app.database_url": f"sqlite:///{tmp_path / 'c2b.db'}"})
+    with app.app_context():
+        flask_migrate.upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO tenants VALUES ('ten_1', 'T', 'ab', {T0})"))
+            conn.execute(text(ACCOUNT))
+        flask_migrate.upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO collection_rules VALUES {RULES}"))
+            conn.execute(text(f"INSERT INTO c2b_registrations VALUES {REGISTRATION % 'mpa_1'}"))
+        with db.engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT min_amount, version FROM collection_rules, c2b_registrations")
+            ).all()
+        assert stored == [(100, "v2")]
+        with db.engine.begin() as conn, pytest.raises(IntegrityError):
+            conn.execute(text(f"INSERT INTO c2b_registrations VALUES {REGISTRATION % 'mpa_x'}"))
+        flask_migrate.downgrade(revision="0004")
+        tables = set(inspect(db.engine).get_table_names())
+        assert not {"collection_rules", "c2b_registrations"} & tables
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM mpesa_accounts")).all() == [("mpa_1",)]
+        db.session.remove()
+        db.engine.dispose()
+
+
+ACCOUNT = (
+    "INSERT INTO mpesa_accounts (id, tenant_id, environment, shortcode, kind,"
+    " consumer_key_enc, consumer_secret_enc, created_at) VALUES ('mpa_1', 'ten_1', 'emulator',"
+    f" '600984', 'paybill', 'k', 's', {T0})"
+)
+RULES = f"('mpa_1', 'ten_1', 'INV-\\d+', 100, NULL, '[\"RENT\"]', {T0})"
+REGISTRATION = (
+    "('%s', 'ten_1', '600984', 'Completed', 'v2', 'https://a/c2b-confirmation',"
+    f" 'https://a/c2b-validation', '6e86-45dd', 'Success', {T0})"
+)

@@ -8,6 +8,7 @@ from apg.api import docs
 from apg.api.account import blp as account_blp
 from apg.api.b2b import blp as b2b_blp
 from apg.api.blueprint import Api
+from apg.api.c2b import blp as c2b_blp
 from apg.api.diagnostics import blp as diagnostics_blp
 from apg.api.inquiries import blp as inquiries_blp
 from apg.api.payments import blp as payments_blp
@@ -36,4 +37,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(inquiries_blp)
     api.register_blueprint(reversals_blp)
     api.register_blueprint(seeds_blp)
+    api.register_blueprint(c2b_blp)
     api.register_blueprint(diagnostics_blp)

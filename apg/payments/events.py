@@ -1,20 +1,30 @@
-"""Apply what an upstream reports: transition, enrich, hold for review, or record a conflict."""
+"""Apply upstream reports: move, enrich, review or conflict; record unasked money; validate."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from apg.clock import Clock
+from apg.dbtypes import new_id
 from apg.extensions import db
-from apg.payments import lifecycle, ports, transitions
+from apg.payments import collections as rules
+from apg.payments import lifecycle, ports, queries, transitions
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import PaymentTransaction, ProcessorReference
+from apg.payments.operations import reference_row
 
 log = logging.getLogger(__name__)
+
+# How far back money reported again (by another product's callback) is looked for by receipt;
+# once found, its refs are added, so any later copy is found by them.
+SAME_MONEY_WINDOW = timedelta(days=3)
 
 
 class Verdict:
@@ -26,6 +36,10 @@ class Verdict:
     DUPLICATE = "duplicate"  # said nothing new
     CONFLICT = "conflict"  # contradicts a settled status; recorded, not applied
     UNMATCHED = "unmatched"  # no transaction (yet) has these refs
+    CREATED = "created"  # recorded money that arrived unasked (an incoming C2B payment)
+    # A validation's answer; a rejection carries its reason: "rejected:invalid_amount".
+    ACCEPTED = rules.ACCEPTED
+    REJECTED = rules.REJECTED
 
 
 class EventApplier:
@@ -36,14 +50,20 @@ class EventApplier:
         self.moved_listeners: list[Callable[[PaymentTransaction, str], None]] = []
 
     def apply_event(
-        self, tenant_id: str, processor: str, event: ports.ProcessorEvent
+        self, tenant_id: str, processor: ports.Processor, event: ports.ProcessorEvent
     ) -> tuple[str, str | None]:
-        """Find the tenant's transaction by any of the event's refs and apply its outcome.
+        """Find the tenant's transaction by any of the event's refs and apply its outcome; record
+        incoming money no transaction has yet; answer a validation by the account's rules.
 
         Returns (verdict, transaction id or None). Joins the caller's transaction; the caller
         commits with its own rows.
         """
-        txn = self.find(tenant_id, processor, event.refs)
+        if event.validation is not None:
+            account_id = processor.account_by_number(tenant_id, event.validation.account_number)
+            return rules.decide(tenant_id, account_id, event.validation), None
+        txn = self.find(tenant_id, processor.name, event.refs)
+        if txn is None and event.incoming is not None:
+            return self.record_incoming(tenant_id, processor, event.refs, event.incoming)
         if txn is None:
             return Verdict.UNMATCHED, None
         if event.outcome is None:
@@ -69,6 +89,64 @@ class EventApplier:
             if txn is not None:
                 return txn
         return None
+
+    def record_incoming(
+        self,
+        tenant_id: str,
+        processor: ports.Processor,
+        refs: tuple[ports.Ref, ...],
+        incoming: ports.Incoming,
+    ) -> tuple[str, str | None]:
+        """Record money that arrived unasked, exactly once, into an account of the tenant's own
+        (money paid to a number the tenant does not own stays unmatched). Its refs are unique:
+        a concurrent copy of the same report fails its insert and is a duplicate."""
+        account_id = processor.account_by_number(tenant_id, incoming.account_number)
+        if account_id is None or not refs:  # no refs: nothing could tell a copy from new money
+            log.warning(
+                "tenant %s: incoming %s to %s kept unmatched (%s)",
+                tenant_id,
+                incoming.transaction_type,
+                incoming.account_number,
+                "not one of its accounts" if account_id is None else "no refs",
+            )
+            return Verdict.UNMATCHED, None
+        if (paid := self._paid_with(tenant_id, processor.name, incoming.receipt)) is not None:
+            with contextlib.suppress(IntegrityError), db.session.begin_nested():
+                _insert([reference_row(paid, ref, self.clock.now()) for ref in refs])
+            return Verdict.DUPLICATE, paid.id
+        txn = _reported(tenant_id, processor.name, account_id, incoming, self.clock.now())
+        try:
+            with db.session.begin_nested():  # all of it, or none when a copy got there first
+                _insert([txn], [reference_row(txn, ref, txn.created_at) for ref in refs])
+                transitions.record_reported(txn)
+        except IntegrityError:
+            found = self.find(tenant_id, processor.name, refs)
+            if found is None:
+                log.warning("tenant %s: incoming %s has another tenant's refs", tenant_id, refs)
+            return Verdict.DUPLICATE, found.id if found else None
+        return Verdict.CREATED, txn.id
+
+    def _paid_with(
+        self, tenant_id: str, processor: str, receipt: str | None
+    ) -> PaymentTransaction | None:
+        """A recent collection already settled with this receipt: an STK Push to a paybill is
+        confirmed to its C2B URL too (API.md §4.2), and must not count twice."""
+        if not receipt:
+            return None
+        since = self.clock.now() - SAME_MONEY_WINDOW
+        return (
+            db.session.execute(
+                select(PaymentTransaction).where(
+                    PaymentTransaction.tenant_id == tenant_id,
+                    PaymentTransaction.created_at >= since,  # the tenant/created index
+                    PaymentTransaction.processor == processor,
+                    PaymentTransaction.transaction_type.in_(queries.COLLECTIONS),
+                    PaymentTransaction.receipt == receipt,
+                )
+            )
+            .scalars()
+            .first()
+        )
 
     def apply_outcome(self, txn: PaymentTransaction, outcome: ports.Outcome, source: str) -> str:
         """Apply at most once. A success whose evidence fails goes to review, never completed."""
@@ -132,6 +210,41 @@ def evidence_problems(txn: PaymentTransaction, outcome: ports.Outcome) -> list[s
     elif txn.amount is not None and outcome.amount != txn.amount:
         problems.append(f"amount {outcome.amount} does not match the {txn.amount} requested")
     return problems
+
+
+def _insert(*batches: list[Any]) -> None:
+    """Insert the rows, each batch flushed before the next (foreign keys)."""
+    for rows in batches:
+        db.session.add_all(rows)
+        db.session.flush()
+
+
+def _reported(
+    tenant_id: str, processor: str, account_id: str, incoming: ports.Incoming, now: datetime
+) -> PaymentTransaction:
+    """The row of money that arrived unasked, in the status its type is created in."""
+    status = lifecycle.created_as(incoming.transaction_type)
+    return PaymentTransaction(
+        id=new_id("pay"),
+        tenant_id=tenant_id,
+        transaction_type=incoming.transaction_type,
+        processor=processor,
+        account_id=account_id,
+        payment_method_type=incoming.payment_method_type,
+        amount=incoming.amount,
+        paid_amount=incoming.amount,
+        currency=incoming.currency,
+        reference=incoming.reference,
+        phone_number=incoming.phone_number,
+        receipt=incoming.receipt,
+        transaction_date=incoming.transaction_date,
+        status=status.value,
+        conflicts=0,
+        processor_data={"result": dict(incoming.details)} if incoming.details else None,
+        created_at=now,
+        updated_at=now,
+        finalized_at=now if status.is_final else None,
+    )
 
 
 def _fields(txn: PaymentTransaction, outcome: ports.Outcome, reason: str | None) -> dict[str, Any]:

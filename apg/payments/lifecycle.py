@@ -76,6 +76,12 @@ ASYNC_REQUEST: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 
 # One table per transaction_type (and the moves only an operator may make).
 Table = dict[PaymentStatus, frozenset[PaymentStatus]]
+
+# Money a customer sent unasked (C2B). It exists for us only once the upstream confirms it, so
+# it is created completed; a confirmed reversal gives it back.
+C2B_PAYMENT: Table = {status: frozenset() for status in PaymentStatus} | {
+    _P.COMPLETED: frozenset({_P.REVERSED})
+}
 LIFECYCLES: dict[str, tuple[Table, Table]] = {
     "stk_push": (STK_PUSH, STK_PUSH_OPERATOR),
     "b2c_payment": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
@@ -83,7 +89,14 @@ LIFECYCLES: dict[str, tuple[Table, Table]] = {
     "balance_inquiry": (ASYNC_REQUEST, {}),
     "transaction_status": (ASYNC_REQUEST, {}),
     "reversal": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
+    "c2b_payment": (C2B_PAYMENT, STK_PUSH_OPERATOR),
 }
+# The status a type is created in, when not pending (recorded before anything is sent).
+CREATED_AS = {"c2b_payment": _P.COMPLETED}
+
+
+def created_as(transaction_type: str) -> PaymentStatus:
+    return CREATED_AS.get(transaction_type, _P.PENDING)
 
 
 def allows(

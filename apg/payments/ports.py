@@ -119,11 +119,36 @@ QueryResult = Outcome | StillPending | Refused | Misconfigured | NotSent | Unkno
 
 
 @dataclass(frozen=True)
+class Incoming:
+    """Money a customer sent on their own (e.g. an M-Pesa C2B payment), as the upstream reports
+    it. `account_number` is the upstream's number for the receiving account (a shortcode);
+    `phone_number` is set only when the payer's number arrived in the clear; `details` keep
+    what arrived as it arrived (names, the payer's number hashed or masked, balances…)."""
+
+    transaction_type: str  # the lifecycle's word, e.g. "c2b_payment"
+    payment_method_type: str  # e.g. "mpesa_c2b"
+    amount: int  # minor units
+    currency: str
+    receipt: str | None  # the upstream's id for the money (TransID); None only when asked first
+    reference: str  # what the payer typed (an account number); may be empty
+    account_number: str
+    phone_number: str | None = None
+    transaction_date: datetime | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ProcessorEvent:
-    """A parsed callback: the refs that find its transaction, and what it reports."""
+    """A parsed callback: the refs that find its transaction, and what it reports.
+
+    `incoming`: money that arrived unasked; recorded once (by its refs) when no transaction has
+    them. `validation`: a payment asking to be let in; answered, never recorded.
+    """
 
     refs: tuple[Ref, ...]
     outcome: Outcome | None = None
+    incoming: Incoming | None = None
+    validation: Incoming | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,11 @@ class Processor(Protocol):
     ) -> str:
         """The id of the tenant's account for this type (`preferred` if it is the tenant's and
         can carry it); raises NoAccount."""
+        ...
+
+    def account_by_number(self, tenant_id: str, number: str) -> str | None:
+        """The id of the tenant's account that the upstream knows as `number` (e.g. the
+        shortcode a C2B payment was paid to), or None when the tenant has no such account."""
         ...
 
     def refs_before_submit(self, operation: Operation) -> tuple[Ref, ...]:

@@ -117,6 +117,17 @@ def record_created(txn: PaymentTransaction, source: str = "api") -> None:
     _audit(txn, "created", None, source, None, txn.created_at)
 
 
+def record_reported(txn: PaymentTransaction, source: str = "callback") -> None:
+    """A transaction the upstream reported into being (an incoming C2B payment): its created
+    event and the merchant's announcement, in the caller's transaction. Its status must be the
+    one its type is created in (lifecycle.CREATED_AS); the caller commits."""
+    if txn.status != lifecycle.created_as(txn.transaction_type):
+        raise ValueError(f"a {txn.transaction_type} is not created {txn.status}")
+    _audit(txn, "created", None, source, None, txn.created_at)
+    _announce(txn, None, txn.created_at)
+    db.session.flush()
+
+
 def _audit(
     txn: PaymentTransaction,
     kind: str,
@@ -139,7 +150,7 @@ def _audit(
     )
 
 
-def _announce(txn: PaymentTransaction, previous: PaymentStatus, now: datetime) -> None:
+def _announce(txn: PaymentTransaction, previous: PaymentStatus | None, now: datetime) -> None:
     db.session.add(
         OutboxEvent(
             tenant_id=txn.tenant_id,
@@ -149,7 +160,7 @@ def _announce(txn: PaymentTransaction, previous: PaymentStatus, now: datetime) -
                 "id": txn.id,
                 "transaction_type": txn.transaction_type,
                 "status": txn.status,
-                "previous_status": previous.value,
+                "previous_status": previous.value if previous else None,
                 "amount": txn.amount,
                 "currency": txn.currency,
                 "reference": txn.reference,

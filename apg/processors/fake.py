@@ -36,6 +36,9 @@ class FakeProcessor:
     ) -> str:
         return preferred or f"fake_account_{tenant_id}"
 
+    def account_by_number(self, tenant_id: str, number: str) -> str | None:
+        return None  # the fake takes no incoming money: any report of some is unmatched
+
     def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
         return ()
 

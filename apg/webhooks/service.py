@@ -84,8 +84,10 @@ class Inbox:
         if event.refs:
             row.ref_kind, row.ref_value = event.refs[0].kind, event.refs[0].value
         assert row.tenant_id is not None
-        verdict, row.payment_id = self.events.apply_event(row.tenant_id, row.processor, event)
-        self._finish(row, verdict)
+        verdict, row.payment_id = self.events.apply_event(row.tenant_id, processor, event)
+        # "rejected:<reason>" (a validation's answer): the outcome, and its reason beside it.
+        outcome, _, reason = verdict.partition(":")
+        self._finish(row, outcome, error=reason or None)
         if verdict == Verdict.UNMATCHED and self.events.find(
             row.tenant_id, row.processor, event.refs
         ):

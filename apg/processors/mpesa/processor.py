@@ -7,8 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import case, or_, select
+
 from apg.clock import Clock
 from apg.crypto import SecretBox
+from apg.extensions import db
 from apg.payments import ports
 from apg.payments.ports import CallbackRejected
 from apg.processors.mpesa import accounts
@@ -21,7 +24,7 @@ from apg.processors.mpesa.client import (
     credential_fingerprint,
     new_session,
 )
-from apg.processors.mpesa.products import b2b, b2c, balance, results, reversal, status, stk
+from apg.processors.mpesa.products import b2b, b2c, balance, c2b, results, reversal, status, stk
 from apg.processors.mpesa.products.base import AsyncProduct, AsyncRequest
 from apg.processors.mpesa.security import security_credential
 from apg.processors.mpesa.tokens import TokenStore
@@ -42,6 +45,7 @@ ACCOUNT_KINDS = {
     "balance_inquiry": accounts.KINDS,
     "transaction_status": accounts.KINDS,
     "reversal": accounts.STK_KINDS,
+    "c2b_payment": accounts.STK_KINDS,  # the paybills and tills customers pay into
 }
 
 
@@ -65,6 +69,7 @@ class MpesaProcessor:
     }
     callback_kinds = frozenset(
         {stk.CALLBACK_KIND}
+        | c2b.KINDS
         | {f"{p.KIND}-{end}" for p in ASYNC_PRODUCTS for end in ("result", "timeout")}
     )
 
@@ -102,6 +107,33 @@ class MpesaProcessor:
                 f" {transaction_type} (add one: flask --app wsgi apg add-account)."
             )
         return account_id
+
+    def account_by_number(self, tenant_id: str, number: str) -> str | None:
+        """The tenant's paybill or till with this shortcode (else a till with this store number):
+        where a C2B payment to `number` belongs."""
+        account = accounts.MpesaAccount
+        by_shortcode = account.shortcode == number
+        return db.session.execute(
+            select(account.id)
+            .where(account.tenant_id == tenant_id, account.kind.in_(accounts.STK_KINDS))
+            .where(or_(by_shortcode, account.store_number == number))
+            .order_by(case((by_shortcode, 0), else_=1), account.created_at, account.id)
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def credentials(self, account_id: str) -> accounts.Credentials:
+        return accounts.load_credentials(account_id, self._box, self._base_urls)
+
+    def callback_url(self, tenant_id: str, kind: str) -> str:
+        """Where Daraja sends the tenant's callbacks of `kind`; ValueError when Daraja would
+        refuse the URL (a forbidden word in callbacks.public_base_url)."""
+        return self._callback_url_for(tenant_id, kind)
+
+    def call(
+        self, creds: accounts.Credentials, path: str, payload: dict[str, Any]
+    ) -> dict[str, Any] | ports.Refused | ports.Misconfigured | ports.NotSent | ports.Unknown:
+        """One synchronous Daraja command (C2B register or simulate): its answer or failure."""
+        return self._call(creds, path, payload)
 
     def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
         product = BY_TYPE.get(operation.transaction_type)
@@ -205,13 +237,17 @@ class MpesaProcessor:
             raise CallbackRejected(f"unknown callback kind {kind[:20]!r}")
         if kind == stk.CALLBACK_KIND:
             return stk.parse_callback(raw)
+        if kind == c2b.CONFIRMATION_KIND:
+            return c2b.parse_confirmation(raw)
+        if kind == c2b.VALIDATION_KIND:
+            return c2b.parse_validation(raw)
         product_kind, _, end = kind.rpartition("-")
         if end == "timeout":
             return results.parse_timeout(raw)
         return BY_KIND[product_kind].parse_result(raw)
 
     def answer(self, kind: str, verdict: str) -> dict[str, Any]:
-        return dict(ACK)
+        return c2b.answer(kind, verdict) if kind in c2b.KINDS else dict(ACK)
 
     def health(self) -> ports.Health:
         threshold = self._settings.circuit_breaker.failure_threshold
