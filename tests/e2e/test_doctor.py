@@ -51,7 +51,44 @@ def test_a_healthy_account_is_all_ok(app: Flask, emulator_control: EmulatorContr
     assert [checks[name]["status"] for name in checks] == ["ok", "ok", "ok", "ok", "skipped"]
     assert all(c["fix"] is None for c in checks.values() if c["status"] == "ok")
     assert checks["initiator"]["daraja_code"] == "0"
-    assert "registration is not recorded" in checks["c2b_urls"]["message"].lower()
+    assert checks["c2b_urls"]["message"].startswith("Not registered")
+
+
+@pytest.mark.parametrize(
+    ("confirmation_url", "status"),
+    [("{base}/c2b-confirmation", "ok"), ("https://old.example.com/c2b-confirmation", "failed")],
+)
+def test_the_c2b_check_reads_the_registration(
+    app: Flask, emulator_control: EmulatorControl, confirmation_url: str, status: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from apg.extensions import db
+    from apg.processors.mpesa.c2b_registrations import C2BRegistration
+    from apg.tenants.service import callback_token_for
+    from apg.webhooks.urls import callback_url_base
+
+    results_arrive_at_once(emulator_control)
+    tenant_id, _ = make_tenant(app, "Registered Ltd", **INITIATOR)
+    with app.app_context():
+        public = app.extensions["apg"].settings.callbacks.public_base_url
+        base = callback_url_base(public, callback_token_for(tenant_id))
+        db.session.add(
+            C2BRegistration(
+                account_id=account_id_of(app, tenant_id),
+                tenant_id=tenant_id,
+                shortcode=SHORTCODE,
+                response_type="Completed",
+                version="v2",
+                confirmation_url=confirmation_url.format(base=base),
+                validation_url=confirmation_url.format(base=base),
+                registered_at=datetime.now(UTC),
+            )
+        )
+        db.session.commit()
+    check = diagnosis(app, tenant_id)[1]["checks"]["c2b_urls"]
+    assert check["status"] == status
+    assert (check["fix"] is None) is (status == "ok")
 
 
 def test_a_wrong_consumer_secret_fails_oauth_and_skips_what_needs_a_token(app: Flask) -> None:

@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from apg.extensions import db
 from apg.processors.mpesa import accounts, mapping
 from apg.processors.mpesa.accounts import Credentials, MpesaAccount
+from apg.processors.mpesa.c2b_registrations import C2BRegistration
 from apg.processors.mpesa.client import (
     CredentialsRejectedError,
     DarajaClient,
@@ -120,7 +122,7 @@ def diagnose_account(
         client = setup.client_for(creds)  # the same pooled client
         shortcode = check_shortcode_passkey(client, creds, row.kind, setup.now(), context)
         initiator = check_initiator(row, creds, setup, callbacks, context, inquiry_id)
-    checks = (oauth, shortcode, callbacks, initiator, check_c2b_urls(row, context))
+    checks = (oauth, shortcode, callbacks, initiator, check_c2b_urls(row, setup, context))
     return AccountDiagnosis(row.id, row.environment, row.kind, row.shortcode, checks)
 
 
@@ -254,11 +256,17 @@ def is_public_host(host: str) -> bool:
         return "." in name and not name.endswith(LOCAL_SUFFIXES)
 
 
-def check_c2b_urls(row: MpesaAccount, context: dict[str, str]) -> Check:
-    """Whether the shortcode's C2B URLs were registered: APG keeps no record of it yet."""
+def check_c2b_urls(row: MpesaAccount, setup: Setup, context: dict[str, str]) -> Check:
+    """Whether the shortcode's C2B URLs were registered (POST /api/v1/c2b/register-urls), and
+    to this gateway's current callback URLs."""
     if row.kind not in accounts.STK_KINDS:
         return _own(C2B, "apg.skip_not_c2b", context)
-    return _own(C2B, "apg.c2b_unrecorded", context)
+    registered = db.session.get(C2BRegistration, row.id)
+    if registered is None:
+        return _own(C2B, "apg.c2b_unregistered", context)
+    if not registered.confirmation_url.startswith(setup.callback_url):
+        return _own(C2B, "apg.c2b_elsewhere", context)
+    return _own(C2B, "apg.c2b_registered", context)
 
 
 def _daraja(

@@ -235,10 +235,21 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         CALLBACK_FIX + " (on a host and path without that word)",
     ),
     # --- C2B URL registration --------------------------------------------------------------
-    ("apg.c2b_unrecorded", ""): Explanation(
+    ("apg.c2b_unregistered", ""): Explanation(
         "skipped",
-        "Unknown: registration is not recorded (APG keeps no record of whether this"
-        " shortcode's C2B URLs were registered with Daraja).",
+        "Not registered: this shortcode's C2B URLs were never registered through APG, so"
+        " payments customers start themselves (paybill, till, QR) reach no one here. Fine for"
+        " STK Push only; otherwise register them.",
+        "POST /api/v1/c2b/register-urls with account_id {account}",
+    ),
+    ("apg.c2b_elsewhere", ""): Explanation(
+        "failed",
+        "The C2B URLs registered for this shortcode are not this gateway's current callback"
+        " URLs (did MPESA_CALLBACK_BASE_URL change?): Daraja sends its C2B payments there.",
+        "register them again: POST /api/v1/c2b/register-urls with account_id {account}",
+    ),
+    ("apg.c2b_registered", ""): Explanation(
+        "ok", "C2B URLs are registered with Daraja and point at this gateway."
     ),
     # --- checks that cannot run ------------------------------------------------------------
     ("apg.skip_no_token", ""): Explanation(
