@@ -47,6 +47,11 @@ def account_options(command: F) -> F:
             secret_option("consumer_secret", "Daraja app consumer secret"),
             secret_option("passkey", "Lipa na M-Pesa passkey (paybill and till)"),
             click.option("--initiator-name", help="API operator (B2C, B2B, balance, reversal)"),
+            click.option(
+                "--b2c-version",
+                type=click.Choice(["v3", "v1"]),
+                help="B2C payouts' API (default v3: our OriginatorConversationID, no double pay)",
+            ),
             secret_option("initiator_password", "The API operator's password"),
             click.option("--base-url", help="Any Daraja-compatible server (overrides the URL)"),
         ]

@@ -158,3 +158,22 @@ def test_a_queue_timeout_moves_a_payout_to_timeout(
     created = operator.post("/api/v1/payouts", {"amount": 10000, "phone_number": "0712345670"})
     done = settled(emulator_control, operator, "/api/v1/payouts", created.json())
     assert done["status"] == "timeout"
+
+
+def test_an_account_set_to_b2c_v1_pays_through_v1(
+    app: Flask, gateway_server: LiveServer, emulator_control: EmulatorControl
+) -> None:
+    """v1 sends no OriginatorConversationID: Daraja's own one (from the ack) finds the Result."""
+    tenant_id, api_key = make_tenant(app, "Legacy Payouts", **INITIATOR)
+    with app.app_context():
+        account = make_account(
+            kind="b2c", shortcode="600002", passkey=None, b2c_version="v1", **INITIATOR
+        )
+        onboarding.add_merchant_account(app.extensions["apg"], tenant_id, account)
+    operator = Operator(gateway_server.url, api_key)
+    created = operator.post("/api/v1/payouts", {"amount": 10000, "phone_number": "0712345678"})
+    assert created.status_code == 201, created.text
+    payout = created.json()
+    assert payout["originator_conversation_id"] not in (None, payout["id"])
+    done = settled(emulator_control, operator, "/api/v1/payouts", payout)
+    assert done["status"] == "completed"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, select
@@ -35,6 +36,7 @@ class MpesaAccount(db.Model):  # type: ignore[name-defined]
     passkey_enc: Mapped[str | None] = mapped_column(String(512), nullable=True)
     initiator_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     initiator_password_enc: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    b2c_version: Mapped[str | None] = mapped_column(String(4), nullable=True)  # v3 unless "v1"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -67,6 +69,7 @@ class NewAccount:
     base_url: str | None = None
     initiator_name: str | None = None
     initiator_password: str | None = None
+    b2c_version: str | None = None  # B2C payouts: v3 (default, our OriginatorConversationID) or v1
 
     def __repr__(self) -> str:
         return f"NewAccount({self.environment}, {self.kind} {self.shortcode})"
@@ -86,6 +89,7 @@ class Credentials:
     initiator_password: str | None = None
     environment: str = "emulator"  # whose certificate encrypts the initiator password
     number: str = ""  # the shortcode itself (PartyA of B2C, B2B, balance, status, reversal)
+    options: Mapping[str, str] = field(default_factory=dict)  # e.g. {"b2c_version": "v1"}
 
     def __repr__(self) -> str:
         return f"Credentials({self.account_id}, {self.base_url}, {self.shortcode})"
@@ -109,6 +113,7 @@ def add_account(tenant_id: str, new: NewAccount, box: SecretBox, now: datetime) 
         initiator_password_enc=(
             box.encrypt(new.initiator_password) if new.initiator_password else None
         ),
+        b2c_version=new.b2c_version,
         created_at=now,
     )
     db.session.add(account)
@@ -182,6 +187,8 @@ def check(new: NewAccount, box: SecretBox) -> None:
     _check_box(new.environment, box)
     if new.kind not in KINDS:
         raise ValueError(f"shortcode kind must be one of {', '.join(KINDS)}")
+    if new.b2c_version not in (None, "v1", "v3"):
+        raise ValueError("b2c version must be v1 or v3")
     if not new.shortcode.isdigit() or not 5 <= len(new.shortcode) <= 7:
         raise ValueError("shortcode must be 5-7 digits")
     if new.kind == "till" and not (new.store_number or "").isdigit():
@@ -263,4 +270,5 @@ def load_credentials(account_id: str, box: SecretBox, base_url_for: dict[str, st
         initiator_password=secret(row.initiator_password_enc),
         environment=row.environment,
         number=row.shortcode,
+        options={"b2c_version": row.b2c_version} if row.b2c_version else {},
     )

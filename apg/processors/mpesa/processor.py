@@ -208,6 +208,7 @@ class MpesaProcessor:
             security_credential=security_credential(creds.initiator_password, creds.environment),
             result_url=self._callback_url_for(operation.tenant_id, f"{kind}-result"),
             timeout_url=self._callback_url_for(operation.tenant_id, f"{kind}-timeout"),
+            options=creds.options,
         )
 
     def query(self, operation: ports.Operation) -> ports.QueryResult:
