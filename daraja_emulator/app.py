@@ -10,7 +10,13 @@ import requests
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
-from daraja_emulator import control, control_accounts, control_results, control_scenarios
+from daraja_emulator import (
+    control,
+    control_accounts,
+    control_c2b,
+    control_results,
+    control_scenarios,
+)
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig, load_config
 from daraja_emulator.errors import register_error_handlers
@@ -18,6 +24,7 @@ from daraja_emulator.products import (
     account_balance,
     b2b,
     b2c,
+    c2b,
     oauth,
     reversal,
     stk,
@@ -33,12 +40,14 @@ PRODUCT_BLUEPRINTS = (
     account_balance.blueprint,
     transaction_status.blueprint,
     reversal.blueprint,
+    c2b.blueprint,
 )
 CONTROL_BLUEPRINTS = (
     control.blueprint,
     control_scenarios.blueprint,
     control_results.blueprint,
     control_accounts.blueprint,
+    control_c2b.blueprint,
 )
 
 

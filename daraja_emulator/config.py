@@ -61,6 +61,9 @@ class EmulatorConfig:
     initiators: tuple[Initiator, ...]
     opening_balances: Mapping[str, int]
     organizations: tuple[Organization, ...]
+    c2b_register_once: bool
+    c2b_external_validation: bool
+    c2b_validation_timeout_seconds: float
 
     def merchant(self, shortcode: str) -> Merchant | None:
         """The merchant registered under this BusinessShortCode, if any."""
@@ -134,6 +137,11 @@ def load_config(mapping: Mapping[str, Any] | None) -> EmulatorConfig:
         initiators=field("initiators", config_orgs.initiators),
         opening_balances=field("opening_balances", config_orgs.opening_balances),
         organizations=field("organizations", config_orgs.organizations),
+        c2b_register_once=field("c2b_register_once", read.boolean),
+        c2b_external_validation=field("c2b_external_validation", read.boolean),
+        c2b_validation_timeout_seconds=field(
+            "c2b_validation_timeout_seconds", functools.partial(read.seconds, positive=True)
+        ),
     )
 
 

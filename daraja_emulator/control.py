@@ -21,6 +21,8 @@ STAT_NAMES = (
     "account_balance_requests",
     "transaction_status_requests",
     "reversal_requests",
+    "c2b_register_requests",
+    "c2b_simulate_requests",
 )
 
 
@@ -96,7 +98,8 @@ def stats() -> dict[str, int]:
 
 @blueprint.post("/reset")
 def reset() -> dict[str, str]:
-    """Forget tokens, pushes, results, callbacks, statistics, scenario overrides and the books."""
+    """Forget tokens, pushes, results, C2B URLs and payments, callbacks, statistics, scenario
+    overrides and the books."""
     current_emulator().reset()
     return {"status": "ok"}
 

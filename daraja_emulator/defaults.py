@@ -42,4 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "initiators": [{"name": SANDBOX_INITIATOR, "password": SANDBOX_INITIATOR_PASSWORD}],
     "opening_balances": {"Working Account": "500000.00", "Utility Account": "1000000.00"},
     "organizations": [],
+    "c2b_register_once": False,
+    "c2b_external_validation": True,
+    "c2b_validation_timeout_seconds": 8,
 }

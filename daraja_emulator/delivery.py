@@ -51,33 +51,43 @@ class CallbackSender:
             if self._state.claim(callback):
                 self.deliver(transaction, callback)
                 continue
-            patience = self._timeout * callback.copies + 5
+            patience = (callback.timeout or self._timeout) * callback.copies + 5
             if not self._state.wait_until_done(key, callback, patience):
                 return False
         return True
 
     def deliver(self, transaction: AsyncTransaction, callback: ScheduledCallback) -> None:
         """POST a callback its caller has claimed (`copies` times, back to back; never when
-        dropped), then mark it done, whatever happens."""
+        dropped or no longer owed), then mark it done, whatever happens."""
         try:
             body = transaction.render_callback(callback)
+            if body is None:
+                return
             if callback.dropped:
                 self._drop(transaction, callback, body)
                 return
             for copy in range(callback.copies):
                 kind = DUPLICATE if copy else callback.kind
-                self.send(transaction, kind=kind, body=body, url=callback.url)
+                self.send(
+                    transaction, kind=kind, body=body, url=callback.url, timeout=callback.timeout
+                )
         finally:
             self._state.finish(callback)
 
     def send(
-        self, transaction: AsyncTransaction, *, kind: str, body: str, url: str | None = None
+        self,
+        transaction: AsyncTransaction,
+        *,
+        kind: str,
+        body: str,
+        url: str | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
-        """POST `body` once (to `url`, else the transaction's callback_url) and record the
-        attempt, whatever happens."""
+        """POST `body` once (to `url`, else the transaction's callback_url; waiting `timeout`,
+        else callback_timeout_seconds) and record the attempt, whatever happens."""
         target = url or transaction.callback_url
         record = self._record(transaction, kind, body, target)
-        record.update(self._post(target, body))
+        record.update(self._post(target, body, timeout or self._timeout))
         self._state.record_delivery(transaction, record)
         outcome = mask_tokens(str(record["status_code"] or record["error"]))
         log.info("%s %s -> %s: %s", kind, transaction.key, mask_tokens(target), outcome)
@@ -109,13 +119,13 @@ class CallbackSender:
             "body": body,
         }
 
-    def _post(self, url: str, body: str) -> dict[str, Any]:
+    def _post(self, url: str, body: str, timeout: float) -> dict[str, Any]:
         try:
             response = self.http.post(
                 url,
                 data=body.encode("utf-8"),
                 headers={"Content-Type": "application/json"},
-                timeout=self._timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:

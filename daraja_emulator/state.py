@@ -1,4 +1,5 @@
-"""In-memory, thread-safe emulator state: access tokens, async transactions, callback deliveries."""
+"""In-memory, thread-safe emulator state: access tokens, async transactions, callback deliveries,
+C2B URL registrations."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from daraja_emulator.products.c2b_payment import C2BRegistration
 from daraja_emulator.scenarios import Scenario
 from daraja_emulator.transaction import (
     AsyncTransaction,
@@ -31,6 +33,7 @@ class EmulatorState:
         self._deliveries: list[dict[str, Any]] = []
         self._counts: Counter[str] = Counter()
         self._scenarios: dict[str, Scenario] = {}
+        self._registrations: dict[str, C2BRegistration] = {}
 
     def count(self, name: str) -> None:
         """Add one to a named statistic (tokens issued, requests received, …)."""
@@ -52,6 +55,24 @@ class EmulatorState:
     def scenario_override(self, msisdn: str) -> Scenario | None:
         with self._lock:
             return self._scenarios.get(msisdn)
+
+    def register_urls(self, registration: C2BRegistration, *, once: bool) -> bool:
+        """Store (or replace) a shortcode's C2B URLs; False, storing nothing, when `once` and
+        the shortcode already has some (production's "already registered")."""
+        with self._lock:
+            if once and registration.shortcode in self._registrations:
+                return False
+            self._registrations[registration.shortcode] = registration
+            return True
+
+    def registration(self, shortcode: str) -> C2BRegistration | None:
+        with self._lock:
+            return self._registrations.get(shortcode)
+
+    def registrations(self) -> list[C2BRegistration]:
+        """Every shortcode's URLs, in the order the shortcodes were first registered."""
+        with self._lock:
+            return list(self._registrations.values())
 
     def add_token(self, token: str, expires_at: float, *, revoke_others: bool, now: float) -> None:
         with self._lock:
@@ -158,9 +179,10 @@ class EmulatorState:
         """The record of the first callback (the decision) once its POSTs are over."""
         with self._lock:
             transaction = self._transactions.get(key)
-            if transaction is None or not transaction.callbacks[0].done:
+            callbacks = transaction.callbacks if transaction is not None else []
+            if transaction is None or not callbacks or not callbacks[0].done:
                 return None
-            kind = transaction.callbacks[0].kind  # FIRST for STK; "result"/"queue_timeout"
+            kind = callbacks[0].kind  # FIRST for STK; "result"/"queue_timeout"; C2B "validation"
             first = (r for r in transaction.deliveries if r["kind"] == kind)
             return next((dict(record) for record in first), None)
 
@@ -169,9 +191,10 @@ class EmulatorState:
             return [dict(record) for record in self._deliveries]
 
     def reset(self) -> None:
-        """Forget tokens, transactions, deliveries, statistics and scenario overrides."""
+        """Forget tokens, transactions, deliveries, statistics, scenario overrides and C2B URLs."""
         with self._lock:
             self._tokens.clear()
+            self._registrations.clear()
             self._transactions.clear()
             self._deliveries.clear()
             self._counts.clear()

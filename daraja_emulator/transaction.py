@@ -17,7 +17,8 @@ class ScheduledCallback:
     `claimed` and `done` change only under the state lock: whoever claims it (scheduler, settle
     or the request handler for early delivery) sends it, exactly once; `done` is set when its
     POSTs are over. `copies` > 1 POSTs it again back to back; `dropped` records it, never POSTs.
-    `url` overrides the transaction's callback_url (a QueueTimeOutURL notice).
+    `url` overrides the transaction's callback_url (a QueueTimeOutURL notice); `timeout`
+    overrides the sender's HTTP timeout (a C2B validation request waits c2b_validation_timeout).
     """
 
     kind: str
@@ -27,6 +28,7 @@ class ScheduledCallback:
     claimed: bool = False
     done: bool = False
     url: str | None = None
+    timeout: float | None = None
 
     def describe(self) -> dict[str, Any]:
         state = "done" if self.done else "sending" if self.claimed else "scheduled"
@@ -37,6 +39,7 @@ class ScheduledCallback:
             "dropped": self.dropped,
             "state": state,
             **({} if self.url is None else {"url": self.url}),
+            **({} if self.timeout is None else {"timeout": self.timeout}),
         }
 
 
@@ -52,7 +55,10 @@ class AsyncTransaction(Protocol):
     callbacks: list[ScheduledCallback]  # in delivery order; the first carries the decision
     deliveries: list[dict[str, Any]]
 
-    def render_callback(self, callback: ScheduledCallback) -> str: ...
+    def render_callback(self, callback: ScheduledCallback) -> str | None:
+        """The exact JSON text to POST; None when the callback is no longer owed (a C2B
+        confirmation after a refused validation): nothing is POSTed or recorded."""
+        ...
 
     def labels(self) -> dict[str, str]: ...
 

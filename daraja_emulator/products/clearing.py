@@ -4,6 +4,8 @@ Decisions are lazy: a paid STK push credits its merchant, and an initiator-API R
 decided, when its callback falls due by the emulator clock — not when a thread happens to
 send it. Whoever needs the books (a Result being rendered, a request, the control API) first
 catches up to its own moment, so balances and receipts never depend on delivery timing.
+A C2B payment is the exception: its ValidationURL decides, so it is credited when that answer
+is read (credit_c2b_payment), after catching up to the moment the validation request went out.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import functools
 from collections.abc import Callable
 
 from daraja_emulator.ledger import UTILITY, Receipt
-from daraja_emulator.products import parties
+from daraja_emulator.products import c2b_payload, parties
+from daraja_emulator.products.c2b_payment import C2BPayment
 from daraja_emulator.products.results import ResultTransaction
 from daraja_emulator.products.stk_codes import SUCCESS
 from daraja_emulator.products.stk_push import StkPush
@@ -91,3 +94,36 @@ def credit_stk_payment(emulator: Emulator, push: StkPush, at: float) -> None:
             originator_conversation_id=push.merchant_request_id,
         )
     )
+
+
+def credit_c2b_payment(emulator: Emulator, payment: C2BPayment, at: float) -> int:
+    """The customer paid a paybill or till: after every decision due by `at`, its Utility
+    Account grows and the TransID becomes a receipt (Transaction Status, Reversal). The Utility
+    Account balance after, in cents."""
+    request, books = payment.request, emulator.books
+    shortcode = request.shortcode
+    with books.lock:
+        catch_up(emulator, at)
+        books.post(
+            at,
+            payment.trans_id,
+            f"C2B payment from {request.msisdn}",
+            [(shortcode, UTILITY, request.amount * 100)],
+        )
+        books.add_receipt(
+            Receipt(
+                receipt=payment.trans_id,
+                kind="c2b",
+                amount=request.amount,
+                debit=parties.customer(request.msisdn),
+                credit=parties.organization(emulator.config, shortcode),
+                debit_account_type=CUSTOMER_ACCOUNT,
+                charges="",
+                reason_type=c2b_payload.TRANSACTION_TYPES[request.command_id],
+                initiated_at=payment.accepted_at,
+                finalised_at=at,
+                conversation_id=payment.conversation_id,
+                originator_conversation_id=payment.originator_conversation_id,
+            )
+        )
+        return books.balances(shortcode)[UTILITY]

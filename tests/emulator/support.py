@@ -54,26 +54,31 @@ class StubResponse:
 
 
 class StubHttp:
-    """Stands in for requests.Session in test-client tests: records POSTs, answers or raises."""
+    """Stands in for requests.Session in test-client tests: records POSTs, answers or raises
+    (`answers` by URL, else `answer`)."""
 
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
         self.answer: StubResponse | Exception = StubResponse(200, '{"ResultCode":0}')
+        self.answers: dict[str, StubResponse | Exception] = {}
 
     def post(self, url: str, **kwargs: Any) -> StubResponse:
         self.posts.append({"url": url, **kwargs})
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
+        answer = self.answers.get(url, self.answer)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 class CallbackReceiver:
-    """A real HTTP server on 127.0.0.1:0 that records every request it receives."""
+    """A real HTTP server on 127.0.0.1:0 that records every request it receives and answers
+    `reply` (or `replies[path]`)."""
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.status = "200 OK"
         self.reply = b'{"ResultCode":0,"ResultDesc":"Accepted"}'
+        self.replies: dict[str, bytes] = {}
         self.gate: threading.Event | None = None  # when set, handlers block until it opens
         self._arrived = threading.Condition()
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
@@ -83,7 +88,10 @@ class CallbackReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/callbacks/stk"
+        return self.url_for("/callbacks/stk")
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{path}"
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         request = Request(environ)
@@ -99,7 +107,7 @@ class CallbackReceiver:
         if self.gate is not None:
             self.gate.wait(10)
         start_response(self.status, [("Content-Type", "application/json")])
-        return [self.reply]
+        return [self.replies.get(request.path, self.reply)]
 
     def wait_for(self, count: int, timeout: float = 5) -> bool:
         with self._arrived:

@@ -44,6 +44,9 @@ emulator:
     Working Account: 500000.00
     Utility Account: 1000000.00
   organizations: []
+  c2b_register_once: false
+  c2b_external_validation: true
+  c2b_validation_timeout_seconds: 8
 """
 
 

@@ -172,6 +172,8 @@ RESULT_PRODUCT_STATS = {
     "account_balance_requests": 0,
     "transaction_status_requests": 0,
     "reversal_requests": 0,
+    "c2b_register_requests": 0,
+    "c2b_simulate_requests": 0,
 }
 
 
