@@ -23,7 +23,8 @@ from apg.payments.operations import NewPayment
 from apg.payments.phone import normalise_msisdn
 from apg.payments.ports import Ref
 from apg.processors.mpesa.accounts import MpesaAccount
-from apg.processors.mpesa.processor import ACCOUNT_KINDS
+from apg.processors.mpesa.c2b_service import C2BCommands, Simulation
+from apg.processors.mpesa.processor import ACCOUNT_KINDS, MpesaProcessor
 from apg.services import Services
 
 # process_payment's payment_method -> the API's payment_method_type.
@@ -84,15 +85,17 @@ class MpesaService:
         transaction: Transaction,
         payment_method: PaymentMethod | str,
         additional_data: Mapping[str, Any] | None = None,
-    ) -> PaymentTransaction:
-        """stk_push (collect), b2c (pay out) or b2b (pay a business). `payment_method` is a
-        PaymentMethod (its type and phone) or its type; `additional_data` carries
-        phone_number, idempotency_key and the product's fields (command_id, remarks, …).
-        Returns the recorded transaction; errors are the API's (apg.errors.APGError)."""
+    ) -> PaymentTransaction | Simulation:
+        """stk_push (collect), b2c (pay out), b2b (pay a business), or c2b: a simulated
+        customer payment (emulator and sandbox; it arrives as a C2B payment through the
+        registered URLs). `payment_method` is a PaymentMethod (its phone) or the kind;
+        `additional_data` carries phone_number, idempotency_key and the product's fields
+        (command_id, remarks, …). Returns the recorded transaction (the simulation for c2b);
+        errors are the API's (apg.errors.APGError)."""
         data = dict(additional_data or {})
         kind, phone = _method(payment_method, data)
         if kind == "c2b":
-            raise NotImplementedError("C2B payments arrive from customers: see c2b simulate")
+            return self._simulate_c2b(transaction, normalise_msisdn(phone or ""), data)
         new = NewPayment(
             amount=transaction.amount,
             currency=transaction.currency,
@@ -182,6 +185,21 @@ class MpesaService:
         return {"status": "ok", "checks": {"database": "ok", **checks}}
 
     # --- plumbing --------------------------------------------------------------------------
+
+    def _simulate_c2b(
+        self, transaction: Transaction, phone: str, data: Mapping[str, Any]
+    ) -> Simulation:
+        with self._services() as services:
+            processor = services.processors.get("mpesa")
+            assert isinstance(processor, MpesaProcessor)
+            return C2BCommands(processor, services.clock).simulate(
+                self.tenant_id,
+                data.get("account_id") or self._account("mpesa_stk"),
+                command_id=data.get("command_id", "CustomerPayBillOnline"),
+                amount=transaction.amount,
+                phone_number=phone,
+                bill_ref_number=transaction.reference,
+            )
 
     @contextmanager
     def _services(self) -> Iterator[Services]:

@@ -92,3 +92,24 @@ def test_health_check(service: MpesaService) -> None:
     health = service.health_check()
     assert health["status"] == "ok" and health["checks"]["database"] == "ok"
     assert "mpesa" in health["checks"]
+
+
+def test_a_c2b_simulation_from_the_library_arrives_as_a_c2b_payment(
+    service: MpesaService,
+    tenant_key: tuple[str, str],
+    gateway_server: LiveServer,
+    emulator_control: EmulatorControl,
+) -> None:
+    import requests
+
+    merchant = Merchant(gateway_server.url, tenant_key[1])
+    url = f"{gateway_server.url}/api/v1/c2b"
+    assert merchant.session.post(f"{url}/register-urls", json={}, timeout=30).ok
+    simulation = service.process_payment(
+        Transaction(amount=10000, reference="INV-9"), "c2b", {"phone_number": "0708374149"}
+    )
+    control = f"{emulator_control.base_url}/_emulator/c2b/payments"
+    oid = simulation.originator_conversation_id  # type: ignore[union-attr]
+    requests.post(f"{control}/{oid}/settle", timeout=30).raise_for_status()
+    [payment] = merchant.session.get(f"{url}/payments", timeout=30).json()["data"]
+    assert (payment["reference"], payment["amount"]) == ("INV-9", 10000)
