@@ -82,17 +82,26 @@ Table = dict[PaymentStatus, frozenset[PaymentStatus]]
 C2B_PAYMENT: Table = {status: frozenset() for status in PaymentStatus} | {
     _P.COMPLETED: frozenset({_P.REVERSED})
 }
-LIFECYCLES: dict[str, tuple[Table, Table]] = {
-    "stk_push": (STK_PUSH, STK_PUSH_OPERATOR),
-    "b2c_payment": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
-    "b2b_payment": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
-    "balance_inquiry": (ASYNC_REQUEST, {}),
-    "transaction_status": (ASYNC_REQUEST, {}),
-    "reversal": (ASYNC_REQUEST, STK_PUSH_OPERATOR),
-    "c2b_payment": (C2B_PAYMENT, STK_PUSH_OPERATOR),
+# The lifecycles there are, by name (with the moves only an operator may make). A processor
+# says which one each of its transaction types follows (Processor.lifecycles), so a new
+# product of an existing shape needs no change here.
+NAMED: dict[str, tuple[Table, Table]] = {
+    "prompt": (STK_PUSH, STK_PUSH_OPERATOR),  # the payer answers a prompt (STK Push)
+    "request_result": (ASYNC_REQUEST, STK_PUSH_OPERATOR),  # acknowledged now, Result later
+    "inquiry": (ASYNC_REQUEST, {}),  # the same, moving no money (balance, status)
+    "reported": (C2B_PAYMENT, STK_PUSH_OPERATOR),  # exists once the upstream reports it
 }
+# transaction_type -> its tables, filled by register() as processors are registered.
+LIFECYCLES: dict[str, tuple[Table, Table]] = {}
 # The status a type is created in, when not pending (recorded before anything is sent).
-CREATED_AS = {"c2b_payment": _P.COMPLETED}
+CREATED_AS: dict[str, PaymentStatus] = {}
+
+
+def register(transaction_type: str, lifecycle: str) -> None:
+    """`transaction_type` follows the named lifecycle (see NAMED); idempotent."""
+    LIFECYCLES[transaction_type] = NAMED[lifecycle]
+    if lifecycle == "reported":
+        CREATED_AS[transaction_type] = _P.COMPLETED
 
 
 def created_as(transaction_type: str) -> PaymentStatus:

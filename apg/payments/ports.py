@@ -177,6 +177,11 @@ class Processor(Protocol):
         ...
 
     @property
+    def lifecycles(self) -> Mapping[str, str]:
+        """transaction_type -> the lifecycle it follows, by name (lifecycle.NAMED)."""
+        ...
+
+    @property
     def callback_kinds(self) -> frozenset[str]:
         """The <kind>s of /webhooks/…/<token>/<kind> that parse_callback understands."""
         ...

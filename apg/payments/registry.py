@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apg.errors import InvalidRequestError
+from apg.payments import lifecycle
 from apg.payments.ports import Processor
 
 
@@ -15,6 +16,8 @@ class ProcessorRegistry:
         self._by_name[processor.name] = processor
         for method_type, transaction_type in processor.method_types.items():
             self._by_method[method_type] = (processor, transaction_type)
+        for transaction_type, name in processor.lifecycles.items():
+            lifecycle.register(transaction_type, name)
 
     def get(self, name: str) -> Processor:
         return self._by_name[name]

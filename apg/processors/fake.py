@@ -21,6 +21,7 @@ REF_KIND = "fake_id"
 class FakeProcessor:
     name = "fake"
     method_types = {"fake": "stk_push"}
+    lifecycles = {"stk_push": "prompt"}
     callback_kinds = frozenset({"result"})
 
     def __init__(self) -> None:

@@ -160,3 +160,20 @@ def test_enrich_fills_only_empty_fields_of_its_own_payment(
         untouched = db.session.get(PaymentTransaction, other)
         assert (untouched.receipt, untouched.paid_amount) == (None, None)
         assert enrich(payment, fields, source="test", now=NOW) is False  # nothing left to fill
+
+
+def test_a_processor_declares_each_types_lifecycle_when_registered() -> None:
+    """A new product of an existing shape needs no change in the core: its processor names
+    the lifecycle (here a made-up type), and the registry records it."""
+    from apg.payments import lifecycle
+    from apg.payments.registry import ProcessorRegistry
+    from apg.processors.fake import FakeProcessor
+
+    fake = FakeProcessor()
+    fake.lifecycles = {"tax_remittance": "request_result", "gift": "reported"}  # type: ignore[misc]
+    ProcessorRegistry().register(fake)
+    assert lifecycle.LIFECYCLES["tax_remittance"][0] is lifecycle.ASYNC_REQUEST
+    assert lifecycle.created_as("gift") == PaymentStatus.COMPLETED
+    assert lifecycle.allows("tax_remittance", PaymentStatus.PROCESSING, PaymentStatus.TIMEOUT)
+    with pytest.raises(KeyError):
+        lifecycle.register("x", "no_such_lifecycle")

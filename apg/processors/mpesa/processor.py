@@ -37,6 +37,7 @@ CONSUMER_CREDENTIALS = "consumer_key/consumer_secret"
 # (<KIND>-result, <KIND>-timeout) and the kinds of account that can carry it.
 ASYNC_PRODUCTS: tuple[AsyncProduct, ...] = (b2c, b2b, balance, status, reversal)
 BY_TYPE = {product.TRANSACTION_TYPE: product for product in ASYNC_PRODUCTS}
+LIFECYCLE_OF = {"balance_inquiry": "inquiry", "transaction_status": "inquiry"}  # no money
 BY_KIND = {product.KIND: product for product in ASYNC_PRODUCTS}
 ACCOUNT_KINDS = {
     "stk_push": accounts.STK_KINDS,
@@ -66,6 +67,14 @@ class MpesaProcessor:
         "mpesa_balance": "balance_inquiry",
         "mpesa_transaction_status": "transaction_status",
         "mpesa_reversal": "reversal",
+    }
+    lifecycles = {
+        "stk_push": "prompt",
+        "c2b_payment": "reported",
+        **{
+            p.TRANSACTION_TYPE: LIFECYCLE_OF.get(p.TRANSACTION_TYPE, "request_result")
+            for p in ASYNC_PRODUCTS
+        },
     }
     callback_kinds = frozenset(
         {stk.CALLBACK_KIND}
