@@ -20,7 +20,14 @@ from apg.api.operations import (
     request_detail,
     result_detail,
 )
-from apg.api.schemas import REFERENCE, MsisdnField, amount_field, constant, metadata_field
+from apg.api.schemas import (
+    REFERENCE,
+    MsisdnField,
+    PaymentEventListSchema,
+    amount_field,
+    constant,
+    metadata_field,
+)
 from apg.payments import queries
 from apg.payments.models import PaymentTransaction
 from apg.payments.queries import Page
@@ -114,3 +121,11 @@ def list_payouts(query: dict[str, Any]) -> Page:
 def get_payout(payout_id: str) -> PaymentTransaction:
     """Fetch one payout: `completed` with a receipt once M-Pesa's Result arrived."""
     return queries.get_payment(g.tenant.id, payout_id, TYPES, noun="payout")
+
+
+@blp.route("/<payout_id>/events", methods=["GET"])
+@blp.response(200, PaymentEventListSchema)
+@blp.errors(404)
+def list_payout_events(payout_id: str) -> dict[str, Any]:
+    """The payout's audit trail: every transition and conflict, oldest first."""
+    return {"data": queries.events_of(g.tenant.id, payout_id, TYPES)}

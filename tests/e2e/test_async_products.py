@@ -177,3 +177,19 @@ def test_an_account_set_to_b2c_v1_pays_through_v1(
     assert payout["originator_conversation_id"] not in (None, payout["id"])
     done = settled(emulator_control, operator, "/api/v1/payouts", payout)
     assert done["status"] == "completed"
+
+
+def test_a_redelivered_result_changes_nothing(
+    operator: Operator, emulator_control: EmulatorControl
+) -> None:
+    created = operator.post("/api/v1/payouts", {"amount": 10000, "phone_number": "0712345678"})
+    done = settled(emulator_control, operator, "/api/v1/payouts", created.json())
+    events = operator.get(f"/api/v1/payouts/{done['id']}/events")
+    again = requests.post(
+        f"{emulator_control.base_url}/_emulator/results/{done['conversation_id']}/redeliver",
+        timeout=30,
+    )
+    assert again.status_code == 200, again.text
+    assert operator.get(f"/api/v1/payouts/{done['id']}").json() == done
+    assert operator.get(f"/api/v1/payouts/{done['id']}/events").json() == events.json()
+    assert [e["to_status"] for e in events.json()["data"]] == ["pending", "processing", "completed"]
