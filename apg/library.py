@@ -24,7 +24,8 @@ from apg.payments.phone import normalise_msisdn
 from apg.payments.ports import Ref
 from apg.processors.mpesa.accounts import MpesaAccount
 from apg.processors.mpesa.c2b_service import C2BCommands, Simulation
-from apg.processors.mpesa.processor import ACCOUNT_KINDS, MpesaProcessor
+from apg.processors.mpesa.catalog import ACCOUNT_KINDS
+from apg.processors.mpesa.processor import MpesaProcessor
 from apg.services import Services
 
 # process_payment's payment_method -> the API's payment_method_type.

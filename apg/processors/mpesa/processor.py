@@ -14,7 +14,8 @@ from apg.crypto import SecretBox
 from apg.extensions import db
 from apg.payments import ports
 from apg.payments.ports import CallbackRejected
-from apg.processors.mpesa import accounts
+from apg.processors.mpesa import accounts, catalog
+from apg.processors.mpesa.catalog import ACCOUNT_KINDS, BY_KIND, BY_TYPE
 from apg.processors.mpesa.client import (
     CredentialsRejectedError,
     DarajaClient,
@@ -24,7 +25,7 @@ from apg.processors.mpesa.client import (
     credential_fingerprint,
     new_session,
 )
-from apg.processors.mpesa.products import b2b, b2c, balance, c2b, results, reversal, status, stk
+from apg.processors.mpesa.products import c2b, results, stk
 from apg.processors.mpesa.products.base import AsyncProduct, AsyncRequest
 from apg.processors.mpesa.security import security_credential
 from apg.processors.mpesa.tokens import TokenStore
@@ -32,22 +33,6 @@ from apg.settings import Settings
 
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 CONSUMER_CREDENTIALS = "consumer_key/consumer_secret"
-
-# Daraja's request/Result products. Each adds its transaction type, its callback kinds
-# (<KIND>-result, <KIND>-timeout) and the kinds of account that can carry it.
-ASYNC_PRODUCTS: tuple[AsyncProduct, ...] = (b2c, b2b, balance, status, reversal)
-BY_TYPE = {product.TRANSACTION_TYPE: product for product in ASYNC_PRODUCTS}
-LIFECYCLE_OF = {"balance_inquiry": "inquiry", "transaction_status": "inquiry"}  # no money
-BY_KIND = {product.KIND: product for product in ASYNC_PRODUCTS}
-ACCOUNT_KINDS = {
-    "stk_push": accounts.STK_KINDS,
-    "b2c_payment": ("b2c",),
-    "b2b_payment": ("b2b", "paybill", "till"),
-    "balance_inquiry": accounts.KINDS,
-    "transaction_status": accounts.KINDS,
-    "reversal": accounts.STK_KINDS,
-    "c2b_payment": accounts.STK_KINDS,  # the paybills and tills customers pay into
-}
 
 
 @dataclass
@@ -60,27 +45,9 @@ class UpstreamHealth:
 
 class MpesaProcessor:
     name = "mpesa"
-    method_types = {
-        "mpesa_stk": "stk_push",
-        "mpesa_b2c": "b2c_payment",
-        "mpesa_b2b": "b2b_payment",
-        "mpesa_balance": "balance_inquiry",
-        "mpesa_transaction_status": "transaction_status",
-        "mpesa_reversal": "reversal",
-    }
-    lifecycles = {
-        "stk_push": "prompt",
-        "c2b_payment": "reported",
-        **{
-            p.TRANSACTION_TYPE: LIFECYCLE_OF.get(p.TRANSACTION_TYPE, "request_result")
-            for p in ASYNC_PRODUCTS
-        },
-    }
-    callback_kinds = frozenset(
-        {stk.CALLBACK_KIND}
-        | c2b.KINDS
-        | {f"{p.KIND}-{end}" for p in ASYNC_PRODUCTS for end in ("result", "timeout")}
-    )
+    method_types = catalog.METHOD_TYPES
+    lifecycles = catalog.LIFECYCLES
+    callback_kinds = catalog.CALLBACK_KINDS
 
     def __init__(
         self,
