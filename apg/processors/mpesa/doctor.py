@@ -24,7 +24,8 @@ from apg.processors.mpesa.client import (
     OutcomeUnknownError,
     RefusedError,
 )
-from apg.processors.mpesa.doctor_explanations import Status, explain, is_daraja_code, render
+from apg.processors.mpesa.doctor_explanations import explain, is_daraja_code, render
+from apg.processors.mpesa.doctor_own import Status
 from apg.processors.mpesa.products import stk
 
 OAUTH, SHORTCODE, CALLBACKS, INITIATOR, C2B = (
