@@ -1,4 +1,4 @@
-"""Payment operations: sweep stored callbacks, settle a payment in review."""
+"""Payment operations: sweep or replay stored callbacks, settle a payment in review."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ cli = AppGroup("apg")  # apg.cli.init_app gathers these commands under `flask ap
 def sweep_callbacks() -> None:
     """Apply stored callbacks whose payment now exists; retry any that died mid-processing."""
     click.echo(json.dumps(services().inbox.sweep()))
+
+
+@cli.command("replay-callback")
+@click.argument("callback_id", type=int)
+def replay_callback(callback_id: int) -> None:
+    """Process a stored raw callback again (e.g. after a bug fix), idempotently; prints
+    {"id", "was", "verdict"}."""
+    try:
+        was, verdict = services().inbox.replay(callback_id)
+    except (LookupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps({"id": callback_id, "was": was, "verdict": verdict}))
 
 
 @cli.command("resolve-payment")

@@ -47,6 +47,10 @@ class Delivery:
     source_ip: str | None
 
 
+# Callbacks whose body was cut to its head (or that no tenant owns): never re-processed.
+NOT_KEPT_WHOLE = (CallbackOutcome.UNKNOWN_TENANT, CallbackOutcome.TOO_LARGE)
+
+
 class Inbox:
     def __init__(self, clock: Clock, registry: ProcessorRegistry, events: EventApplier) -> None:
         self.clock = clock
@@ -112,6 +116,32 @@ class Inbox:
             db.session.refresh(row)
             return row.outcome
         return self.process(row)
+
+    def replay(self, callback_id: int) -> tuple[str, str]:
+        """Process a stored callback again from its raw bytes (e.g. after a parser fix);
+        returns (its verdict before, its verdict now). Applying is idempotent, so a replay of
+        an applied callback is a duplicate. Raises LookupError, or ValueError saying why not."""
+        row = db.session.get(InboundCallback, callback_id)
+        if row is None:
+            raise LookupError(f"no stored callback {callback_id}")
+        if row.tenant_id is None or row.outcome in NOT_KEPT_WHOLE:
+            raise ValueError(f"callback {callback_id} has no tenant or was not kept whole")
+        was = row.outcome
+        taken = db.session.execute(
+            update(InboundCallback)
+            .where(InboundCallback.id == row.id, InboundCallback.outcome == was)
+            .values(outcome=CallbackOutcome.RECEIVED)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise ValueError(f"callback {callback_id} is being processed right now: try again")
+        db.session.refresh(row)
+        verdict = self.process(row)
+        if was != verdict:  # the row now says what the replay did; keep what it said before
+            row.error = f"{row.error or ''} (replayed; was {was})".strip()[:500]
+            db.session.commit()
+        return was, verdict
 
     def apply_waiting(self, txn: PaymentTransaction) -> None:
         """Callbacks that arrived before `txn` recorded its refs are applied now."""
