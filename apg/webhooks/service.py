@@ -137,10 +137,12 @@ class Inbox:
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             raise ValueError(f"callback {callback_id} is being processed right now: try again")
         db.session.refresh(row)
+        earlier = row.error if row.error and "(replayed;" in row.error else None
         verdict = self.process(row)
-        if was != verdict:  # the row now says what the replay did; keep what it said before
-            row.error = f"{row.error or ''} (replayed; was {was})".strip()[:500]
-            db.session.commit()
+        # The row now says what the replay did; it keeps what it said before, every time.
+        notes = [row.error, earlier, f"(replayed; was {was})"]
+        row.error = " ".join(note for note in notes if note)[-500:]
+        db.session.commit()
         return was, verdict
 
     def apply_waiting(self, txn: PaymentTransaction) -> None:
