@@ -26,6 +26,7 @@ from daraja_emulator.products import (
     b2c,
     c2b,
     oauth,
+    pull,
     reversal,
     stk,
     transaction_status,
@@ -41,6 +42,7 @@ PRODUCT_BLUEPRINTS = (
     transaction_status.blueprint,
     reversal.blueprint,
     c2b.blueprint,
+    pull.blueprint,
 )
 CONTROL_BLUEPRINTS = (
     control.blueprint,

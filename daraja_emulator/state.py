@@ -1,5 +1,5 @@
 """In-memory, thread-safe emulator state: access tokens, async transactions, callback deliveries,
-C2B URL registrations."""
+C2B URL and Pull Transactions registrations."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from daraja_emulator.products.c2b_payment import C2BRegistration
+from daraja_emulator.products.pull_payload import PullRegistration
 from daraja_emulator.scenarios import Scenario
 from daraja_emulator.transaction import (
     AsyncTransaction,
@@ -34,6 +35,7 @@ class EmulatorState:
         self._counts: Counter[str] = Counter()
         self._scenarios: dict[str, Scenario] = {}
         self._registrations: dict[str, C2BRegistration] = {}
+        self._pull_registrations: dict[str, PullRegistration] = {}
 
     def count(self, name: str) -> None:
         """Add one to a named statistic (tokens issued, requests received, …)."""
@@ -73,6 +75,18 @@ class EmulatorState:
         """Every shortcode's URLs, in the order the shortcodes were first registered."""
         with self._lock:
             return list(self._registrations.values())
+
+    def register_pull(self, registration: PullRegistration) -> bool:
+        """Store a shortcode's Pull registration; False, keeping the first, when it has one."""
+        with self._lock:
+            if registration.shortcode in self._pull_registrations:
+                return False
+            self._pull_registrations[registration.shortcode] = registration
+            return True
+
+    def pull_registration(self, shortcode: str) -> PullRegistration | None:
+        with self._lock:
+            return self._pull_registrations.get(shortcode)
 
     def add_token(self, token: str, expires_at: float, *, revoke_others: bool, now: float) -> None:
         with self._lock:
@@ -191,10 +205,12 @@ class EmulatorState:
             return [dict(record) for record in self._deliveries]
 
     def reset(self) -> None:
-        """Forget tokens, transactions, deliveries, statistics, scenario overrides and C2B URLs."""
+        """Forget tokens, transactions, deliveries, statistics, scenario overrides, C2B URLs and
+        Pull registrations."""
         with self._lock:
             self._tokens.clear()
             self._registrations.clear()
+            self._pull_registrations.clear()
             self._transactions.clear()
             self._deliveries.clear()
             self._counts.clear()
