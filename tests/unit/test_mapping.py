@@ -210,3 +210,13 @@ def test_stk_query_answers_use_string_result_codes() -> None:
 )
 def test_forbidden_callback_words(url: str, word: str | None) -> None:
     assert mapping.forbidden_callback_word(url) == word
+
+
+@pytest.mark.parametrize(
+    "code", ["404.001.03", "401.002.01", "400.003.01", "401.003.01", "401.001"]
+)
+def test_every_products_invalid_token_code_refreshes_the_token(code: str) -> None:
+    """STK/Reversal, B2C/Balance, C2B/Status, the community catalogue, and Pull (API.md §13)."""
+    from apg.processors.mpesa.mapping import INVALID_TOKEN_CODES
+
+    assert code in INVALID_TOKEN_CODES

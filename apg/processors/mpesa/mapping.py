@@ -20,7 +20,9 @@ EAT = timezone(timedelta(hours=3), "EAT")
 FORBIDDEN_CALLBACK_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
 
 # Invalid-token codes differ by product and era (API.md §18.6); all mean "refresh the token".
-INVALID_TOKEN_CODES = frozenset({"404.001.03", "401.002.01", "400.003.01", "401.003.01"})
+INVALID_TOKEN_CODES = frozenset(
+    {"404.001.03", "401.002.01", "400.003.01", "401.003.01", "401.001"}  # 401.001: Pull (§13)
+)
 
 # Bounds for anything read out of a callback: Daraja's ids are ~30 characters, descriptions
 # ~100. Longer values are not Daraja's, and would not fit our columns.
