@@ -20,7 +20,12 @@ def register_serializer(cls: type, serialize: Callable[[Any], Any]) -> None:
 
 
 class APGError(Exception):
-    """Root of every error a client may see. Subclasses set status, type and code."""
+    """Root of every error a client may see. Subclasses set status, type and code.
+
+    `headers` go on every response of the class; `retry_after` (seconds) says when the same
+    request may succeed: the `Retry-After` header, and `retry_after_seconds` in the body (which
+    an idempotent replay keeps).
+    """
 
     status = 500
     type = "api_error"
@@ -35,14 +40,23 @@ class APGError(Exception):
         code: str | None = None,
         param: str | None = None,
         status: int | None = None,
+        retry_after: int | None = None,
         **extra: Any,
     ) -> None:
         self.message = message or self.message
         self.code = code or self.code
         self.status = status or self.status
         self.param = param
+        self.retry_after = retry_after
+        if retry_after is not None:
+            extra["retry_after_seconds"] = retry_after
         self.extra = {k: v for k, v in extra.items() if v is not None}
         super().__init__(self.message)
+
+    def response_headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return dict(self.headers)
+        return {**self.headers, "Retry-After": str(self.retry_after)}
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
@@ -98,6 +112,20 @@ class UpstreamUnavailableError(UpstreamError):
     message = "M-Pesa could not be reached."
 
 
+class ProcessorUnavailableError(UpstreamError):
+    """M-Pesa kept failing, so its circuit breaker is open: nothing was sent (503)."""
+
+    status, code = 503, "processor_unavailable"
+    message = "M-Pesa is failing for this account; nothing was sent."
+
+
+class RateLimitedError(UpstreamError):
+    """M-Pesa's rate limit refused the request (throttling): nothing happened (429)."""
+
+    status, code = 429, "rate_limited"
+    message = "M-Pesa is limiting this account's requests; nothing was sent to the customer."
+
+
 class UpstreamTimeoutError(UpstreamError):
     status, code = 504, "upstream_timeout"
     message = "M-Pesa did not answer in time; the outcome is not known yet."
@@ -137,7 +165,7 @@ def init_app(app: Flask) -> None:
 
 def error_response(error: APGError) -> tuple[Any, int]:
     response = jsonify(error.to_dict())
-    response.headers.update(error.headers)
+    response.headers.update(error.response_headers())
     return response, error.status
 
 

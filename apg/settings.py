@@ -77,9 +77,20 @@ class TokenSettings:
 
 @dataclass(frozen=True)
 class CircuitBreakerSettings:
+    """One breaker per M-Pesa account and Daraja base URL; shared through Redis when set."""
+
     enabled: bool = True
-    failure_threshold: int = 5
-    reset_timeout_seconds: int = 30
+    failure_threshold: int = 5  # consecutive transport failures (or 5xx without Daraja's body)
+    reset_timeout_seconds: int = 30  # open this long, then one probe may go
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """Retries of Daraja calls that are safe to send again (apg.processors.mpesa.retry)."""
+
+    attempts: int = 3  # tries in all, the first included: 1 = never retry
+    base_delay_seconds: float = 0.25  # before the first retry; doubles each time
+    max_delay_seconds: float = 2.0  # the cap; each wait is jittered between half and all of it
 
 
 @dataclass(frozen=True)
@@ -111,3 +122,4 @@ class Settings:
 
     def base_url_for(self, environment: str) -> str:
         return str(getattr(self.environments, environment))
+    retry: RetrySettings = field(default_factory=RetrySettings)

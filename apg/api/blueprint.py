@@ -52,6 +52,9 @@ REPLAYED_HEADER = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+RETRY_AFTER_HEADER = {  # errors that say when to try again; replays keep retry_after_seconds
+    "Retry-After": {"description": "Seconds until it may succeed", "schema": {"type": "integer"}}
+}
 # (tenant_id, key, claimed since) -> (JSON body, status) of what a request that died with
 # that key left behind, or None.
 Recover = Callable[[str, str, datetime], tuple[str, int] | None]
@@ -62,11 +65,12 @@ ERROR_DESCRIPTIONS = {
     409: "A request with this Idempotency-Key is still in flight",
     422: "Idempotency-Key reused with a different request",
     424: "M-Pesa refused the request; the failed payment is included",
+    429: "M-Pesa's rate limit refused it: nothing happened; retry after Retry-After seconds",
     502: "Outcome unknown (the payment is `unknown` and included), or M-Pesa refused a query",
     415: "The body is not declared JSON: send Content-Type: application/json",
     500: "A fault of ours: quote the request_id to support",
-    503: "Never sent (M-Pesa unreachable) or the account's credentials were rejected"
-    " (`configuration_error`); the failed payment is included",
+    503: "Never sent: M-Pesa unreachable or its circuit breaker open (`processor_unavailable`,"
+    " Retry-After), or credentials rejected (`configuration_error`); any failed payment included",
     504: "M-Pesa did not answer in time: outcome unknown, the payment is `unknown`",
 }
 
@@ -163,6 +167,7 @@ class Blueprint(flask_smorest.Blueprint):
                     status,
                     schema=ErrorSchema,
                     description=ERROR_DESCRIPTIONS[status],
+                    headers=RETRY_AFTER_HEADER if status in (424, 429, 503) else {},
                 )(view)
             return view
 

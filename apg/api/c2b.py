@@ -113,7 +113,7 @@ class C2BSimulationSchema(OutputSchema):
 @blp.route("/register-urls", methods=["POST"])
 @blp.arguments(RegisterUrlsSchema)
 @blp.response(200, C2BRegistrationSchema, description="Registered: Daraja now calls these URLs")
-@blp.errors(415, 424, 502, 503, 504)
+@blp.errors(415, 424, 429, 502, 503, 504)
 def register_c2b_urls(data: dict[str, Any]) -> C2BRegistration:
     """Register your confirmation and validation URLs for the account's shortcode with Daraja
     (production: once; change them in the Daraja portal)."""
@@ -128,7 +128,7 @@ def register_c2b_urls(data: dict[str, Any]) -> C2BRegistration:
 @blp.route("/simulate", methods=["POST"])
 @blp.arguments(SimulateSchema)
 @blp.response(202, C2BSimulationSchema, description="Taken: the confirmation follows")
-@blp.errors(415, 424, 502, 503, 504)
+@blp.errors(415, 424, 429, 502, 503, 504)
 def simulate_c2b_payment(data: dict[str, Any]) -> Simulation:
     """Make Daraja pretend a customer paid (emulator and sandbox accounts only)."""
     account_id = data.pop("account_id", None)

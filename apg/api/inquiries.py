@@ -99,7 +99,7 @@ def new_balance_inquiry(data: dict[str, Any]) -> NewPayment:
 @blp.idempotent(recover=recover_with(BalanceInquirySchema(), BALANCE))
 @blp.response(201, BalanceInquirySchema, description="Accepted by M-Pesa: balances come later")
 @blp.alt_response(200, schema=BalanceInquirySchema, description=RECOVERED, success=True)
-@blp.errors(409, 415, 422, 424, 502, 503, 504)
+@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
 def create_balance_inquiry(data: dict[str, Any]) -> PaymentTransaction:
     """Ask M-Pesa for an account's balances (send `{}` for the default account)."""
     key = g.get("idempotency_key")
@@ -222,7 +222,7 @@ def new_status_query(data: dict[str, Any]) -> NewPayment:
 @blp.idempotent(recover=recover_with(TransactionStatusQuerySchema(), STATUS))
 @blp.response(201, TransactionStatusQuerySchema, description="Accepted: the answer comes later")
 @blp.alt_response(200, schema=TransactionStatusQuerySchema, description=RECOVERED, success=True)
-@blp.errors(409, 415, 422, 424, 502, 503, 504)
+@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
 def create_transaction_status_query(data: dict[str, Any]) -> PaymentTransaction:
     """Ask M-Pesa about one transaction, by receipt or by OriginatorConversationID."""
     key = g.get("idempotency_key")

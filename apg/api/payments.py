@@ -49,7 +49,7 @@ def existing_payment(tenant_id: str, key: str, since: datetime) -> tuple[str, in
 @blp.idempotent(recover=existing_payment)
 @blp.response(201, PaymentSchema, description="Created: the customer is being prompted")
 @blp.alt_response(200, schema=PaymentSchema, description=RECOVERED, success=True)
-@blp.errors(409, 415, 422, 424, 502, 503, 504)
+@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
 def create_payment(data: dict[str, Any]) -> PaymentTransaction:
     """Start a payment: the customer gets an M-Pesa prompt; the answer is `processing`."""
     key = g.get("idempotency_key")
@@ -68,7 +68,7 @@ def list_payments(query: dict[str, Any]) -> Page:
 @blp.route("/<payment_id>", methods=["GET"])
 @blp.arguments(PaymentGetQuerySchema, location="query")
 @blp.response(200, PaymentSchema)
-@blp.errors(404, 502, 503, 504)
+@blp.errors(404, 429, 502, 503, 504)
 def get_payment(query: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Fetch one payment; `?refresh=true` asks M-Pesa when it is still processing."""
     if query["refresh"]:

@@ -249,7 +249,7 @@ def by_checkout_request_id(checkout_request_id: str) -> PaymentTransaction:
 @blp.response(
     200, SeedCheckoutAnswerSchema, description="Daraja's answer: the customer is prompted"
 )
-@blp.errors(409, 415, 422, 424, 502, 503, 504)
+@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
 def seed_checkout(new: NewPayment) -> PaymentTransaction:
     """Seed alias: start an STK Push (amount in shillings), answered as Daraja answers.
 
@@ -261,7 +261,7 @@ def seed_checkout(new: NewPayment) -> PaymentTransaction:
 @blp.route("/payments/query/", methods=["POST"])
 @blp.arguments(SeedQuerySchema)
 @blp.response(200, SeedQueryAnswerSchema, description="Daraja's STK Query answer, plus APG's")
-@blp.errors(404, 415, 502, 503, 504)
+@blp.errors(404, 415, 429, 502, 503, 504)
 def seed_query(data: dict[str, str]) -> dict[str, Any]:
     """Seed alias: Daraja's STK Query answer for a payment, plus `local_transaction`.
 
@@ -277,7 +277,7 @@ def seed_query(data: dict[str, str]) -> dict[str, Any]:
 @blp.arguments(SeedInitiateSchema)
 @blp.idempotent(recover=recover_as(SeedInitiateAnswerSchema()))
 @blp.response(200, SeedInitiateAnswerSchema, description="The customer is being prompted")
-@blp.errors(409, 415, 422, 424, 502, 503, 504)
+@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
 def seed_initiate_mpesa(new: NewPayment) -> PaymentTransaction:
     """Seed alias: pay for an order by STK Push; `amount` (shillings) is required here.
 
@@ -289,7 +289,7 @@ def seed_initiate_mpesa(new: NewPayment) -> PaymentTransaction:
 
 @blp.route("/api/payments/<payment_id>/check_status/", methods=["GET"])
 @blp.response(200, SeedStatusAnswerSchema, description="The payment, in the seed's shape")
-@blp.errors(404, 502, 503, 504)
+@blp.errors(404, 429, 502, 503, 504)
 def seed_check_status(payment_id: str) -> PaymentTransaction:
     """Seed alias: a payment's status, asking M-Pesa (STK Query) when still processing.
 

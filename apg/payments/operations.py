@@ -1,5 +1,5 @@
 """What an operation is asked as (NewPayment), the plain-data view of a transaction for
-processors, and the errors a refusal becomes."""
+processors, and the errors a refusal or an unavailable processor becomes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from apg.errors import ConfigurationError, PaymentFailedError
+from apg.errors import (
+    ConfigurationError,
+    PaymentFailedError,
+    ProcessorUnavailableError,
+    RateLimitedError,
+)
 from apg.payments import ports
 from apg.payments.models import PaymentTransaction, ProcessorReference
 
@@ -72,8 +77,10 @@ def misconfigured(
         f"M-Pesa rejected the {answer.setting} of account {account_id}. This is the gateway's"
         " configuration, not the customer's decline: nobody was prompted or charged. An"
         f" operator should check the account (flask --app wsgi apg show-tenant --tenant"
-        f" {tenant_id}) and replace the {answer.setting} (flask --app wsgi apg"
-        f" update-credentials --account {account_id}); then retry with a new Idempotency-Key.",
+        f" {tenant_id}), ask the credential doctor which credential is wrong (flask --app wsgi"
+        f" apg doctor --tenant {tenant_id}) and replace the {answer.setting} (flask --app wsgi"
+        f" apg update-credentials --account {account_id}); then retry with a new"
+        " Idempotency-Key.",
         setting=answer.setting,
         account_id=account_id,
         daraja_code=answer.code,
@@ -88,6 +95,42 @@ def customer_busy(wait: int, **extra: Any) -> PaymentFailedError:
         " their PIN), so M-Pesa sent no prompt for this payment, which has failed. Retry in"
         f" about {wait} seconds with a new Idempotency-Key.",
         code="customer_busy",
-        retry_after_seconds=wait,
+        retry_after=wait,
         **extra,
+    )
+
+
+def rate_limited(
+    wait: int, payment: PaymentTransaction | None = None, **extra: Any
+) -> RateLimitedError:
+    """M-Pesa's throttling refused a request: with `payment`, the one that failed for it."""
+    what = (
+        "this request, which has failed: nobody was prompted or charged. Retry in about"
+        f" {wait} seconds with a new Idempotency-Key."
+        if payment is not None
+        else f"this query; the payment is unchanged. Ask again in about {wait} seconds."
+    )
+    return RateLimitedError(
+        f"M-Pesa is limiting how fast this account may call it, so it refused {what}",
+        retry_after=wait,
+        payment=payment,
+        **extra,
+    )
+
+
+def processor_unavailable(
+    wait: int, payment: PaymentTransaction | None = None
+) -> ProcessorUnavailableError:
+    """The processor sent nothing, its upstream being down (an open circuit breaker)."""
+    what = (
+        "this request, which has failed: nobody was prompted or charged. Retry in about"
+        f" {wait} seconds with a new Idempotency-Key."
+        if payment is not None
+        else f"this query; the payment is unchanged. Ask again in about {wait} seconds."
+    )
+    return ProcessorUnavailableError(
+        "M-Pesa has been failing for this account (its circuit breaker is open; GET /health"
+        f" shows it), so the gateway did not send {what}",
+        retry_after=wait,
+        payment=payment,
     )

@@ -55,12 +55,14 @@ class Accepted:
 @dataclass(frozen=True)
 class Refused:
     """The upstream answered and said no: nothing will happen. Carries the upstream's code.
-    `retry_after_seconds`: the payer is busy (e.g. another prompt open); the same payment
-    may go through once that has cleared."""
+    `retry_after_seconds`: the same payment may go through after that long: the payer is busy
+    (e.g. another prompt open), or the upstream is `throttled`: its rate limit refused the
+    request itself, whatever it asked."""
 
     code: str
     message: str
     retry_after_seconds: int | None = None
+    throttled: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,12 @@ class Misconfigured:
 
 @dataclass(frozen=True)
 class NotSent:
-    """The request surely never reached the upstream (connection refused, DNS, TLS, OAuth)."""
+    """The request surely never reached the upstream (connection refused, DNS, TLS, OAuth).
+    `retry_after_seconds`: it was not even tried, the upstream being known to be down (an open
+    circuit breaker): the processor will try again after that long."""
 
     reason: str
+    retry_after_seconds: int | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from apg.payments.operations import (
     customer_busy,
     misconfigured,
     operation_of,
+    processor_unavailable,
+    rate_limited,
     reference_row,
 )
 from apg.payments.registry import ProcessorRegistry
@@ -108,10 +110,14 @@ class Payments:
                 db.session.commit()
             case ports.StillPending():
                 pass
+            case ports.Refused(throttled=True, retry_after_seconds=int() as wait):
+                raise rate_limited(wait, daraja_code=answer.code, daraja_message=answer.message)
             case ports.Refused(code=code, message=message):
                 raise UpstreamRejectedError(daraja_code=code, daraja_message=message)
             case ports.Misconfigured():
                 raise misconfigured(txn.tenant_id, txn.account_id, answer)
+            case ports.NotSent(retry_after_seconds=int() as wait):
+                raise processor_unavailable(wait)
             case ports.NotSent(reason=reason):
                 raise UpstreamUnavailableError(reason)
             case ports.Unknown(reason=reason):
@@ -133,6 +139,10 @@ class Payments:
                 db.session.commit()
                 self._tell_listeners(txn)
                 return txn
+            case ports.Refused(throttled=True, retry_after_seconds=int() as wait):
+                code, message = answer.code, answer.message
+                self._fail(txn, code, message, reason="refused: the processor's rate limit")
+                raise rate_limited(wait, txn, daraja_code=code, daraja_message=message)
             case ports.Refused(code=code, message=message, retry_after_seconds=int() as wait):
                 self._fail(txn, code, message, reason="refused: the customer is busy")
                 raise customer_busy(wait, daraja_code=code, daraja_message=message, payment=txn)
@@ -142,6 +152,9 @@ class Payments:
             case ports.Misconfigured(setting=setting, code=code, message=message):
                 self._fail(txn, code, message, reason=f"misconfigured: {setting}")
                 raise misconfigured(txn.tenant_id, txn.account_id, answer, payment=txn)
+            case ports.NotSent(reason=reason, retry_after_seconds=int() as wait):
+                self._fail(txn, None, None, reason=f"not sent: {reason}")
+                raise processor_unavailable(wait, txn)
             case ports.NotSent(reason=reason):
                 self._fail(txn, None, None, reason=f"not sent: {reason}")
                 raise UpstreamUnavailableError(payment=txn)

@@ -701,7 +701,7 @@ def test_a_refused_b2b_payment_is_a_424_whose_body_matches_the_document(
     from apg.payments import ports
 
     processor = app.extensions["apg"].processors.get("mpesa")
-    refusal = ports.Refused("500.003.02", "Error Occurred: Spike Arrest Violation")
+    refusal = ports.Refused("400.002.02", "Bad Request - Invalid PartyB")
     monkeypatch.setattr(processor, "_call", lambda *args: refusal)
     response = client.post("/api/v1/b2b-payments", json=b2b_body(), headers=operator[1])
     assert response.status_code == 424

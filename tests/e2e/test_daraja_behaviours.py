@@ -39,16 +39,27 @@ def test_a_callback_that_races_ahead_of_the_push_commit_is_applied(
 
 
 @pytest.mark.parametrize(
-    ("fault", "code"),
-    [("spike_arrest", "500.003.02"), ("quota_violation", "500.003.03")],
+    ("fault", "code", "wait"),
+    [("spike_arrest", "500.003.02", 5), ("quota_violation", "500.003.03", 30)],
 )
-def test_throttling_is_a_refusal(
-    merchant: Merchant, emulator_control: EmulatorControl, fault: str, code: str
+def test_throttling_fails_the_payment_and_says_when_to_retry(
+    merchant: Merchant, emulator_control: EmulatorControl, fault: str, code: str, wait: int
 ) -> None:
+    """M-Pesa's rate limit refused the push itself: nothing happened, nothing is re-sent, and
+    the merchant hears 429 with Retry-After rather than a decline."""
     response = pay(merchant, emulator_control, fault=fault)
-    assert response.status_code == 424
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == str(wait)
     error = response.json()["error"]
+    assert (error["type"], error["code"], error["retry_after_seconds"]) == (
+        "upstream_error",
+        "rate_limited",
+        wait,
+    )
     assert (error["daraja_code"], error["payment"]["status"]) == (code, "failed")
+    assert error["payment"]["status_reason"] == "refused: the processor's rate limit"
+    assert "new Idempotency-Key" in error["message"]
+    assert emulator_control.stats()["stk_push_requests"] == 1
 
 
 def test_200_with_a_nonzero_response_code_is_a_refusal(

@@ -1,5 +1,6 @@
 """DarajaClient: pooled HTTP to one Daraja app, a shared OAuth token, and the one place that
-classifies what came back: never sent, refused, or outcome unknown. Logs no secrets."""
+classifies what came back: never sent, refused, or outcome unknown, and whether Daraja itself
+failed (what the circuit breaker counts). Logs no secrets."""
 
 from __future__ import annotations
 
@@ -23,11 +24,17 @@ _TOKEN_ECHO = re.compile(r"(Invalid Access Token)\s*-\s*\S+", re.IGNORECASE)
 
 
 class DarajaError(Exception):
-    """Root of what a Daraja call can end in, other than a usable JSON answer."""
+    """Root of what a Daraja call can end in, other than a usable JSON answer.
 
-    def __init__(self, reason: str) -> None:
+    `upstream_fault`: Daraja could not be reached, did not answer in time, or failed with a 5xx
+    that is not its own error body. False when Daraja answered in its own words (a refusal, bad
+    credentials) or the fault is ours (an invalid base URL, the token store).
+    """
+
+    def __init__(self, reason: str, *, upstream_fault: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.upstream_fault = upstream_fault
 
 
 class NotSentError(DarajaError):
@@ -50,8 +57,10 @@ class RefusedError(DarajaError):
 class OutcomeUnknownError(DarajaError):
     """The request may have been acted on; nobody can say yet."""
 
-    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
-        super().__init__(reason)
+    def __init__(
+        self, reason: str, *, timed_out: bool = False, upstream_fault: bool = False
+    ) -> None:
+        super().__init__(reason, upstream_fault=upstream_fault)
         self.timed_out = timed_out
 
 
@@ -126,8 +135,10 @@ class DarajaClient:
             return self._tokens.token(self.token_key, self._mint, buffer_seconds=self._buffer)
         except NotSentError:
             raise
-        except DarajaError as exc:
-            raise NotSentError(f"no OAuth token: {exc.reason}") from exc
+        except DarajaError as exc:  # the cause says whether a retry may help (retry.py)
+            raise NotSentError(
+                f"no OAuth token: {exc.reason}", upstream_fault=exc.upstream_fault
+            ) from exc
         except Exception as exc:
             raise NotSentError(f"no OAuth token: {type(exc).__name__}") from exc
 
@@ -167,14 +178,17 @@ class DarajaClient:
 def classify_transport(exc: requests.exceptions.RequestException) -> DarajaError:
     """A requests exception -> never sent, or outcome unknown."""
     if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return NotSentError("could not connect" if "Timeout" in type(exc).__name__ else "TLS")
+        reason = "could not connect" if "Timeout" in type(exc).__name__ else "TLS"
+        return NotSentError(reason, upstream_fault=True)
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return OutcomeUnknownError("no answer in time", timed_out=True)
+        return OutcomeUnknownError("no answer in time", timed_out=True, upstream_fault=True)
     if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
-        return NotSentError("connection refused or host not found")
+        return NotSentError("connection refused or host not found", upstream_fault=True)
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return NotSentError("invalid base URL")
-    return OutcomeUnknownError(f"the connection broke mid-request ({type(exc).__name__})")
+        return NotSentError("invalid base URL")  # ours to fix: Daraja is not at fault
+    return OutcomeUnknownError(
+        f"the connection broke mid-request ({type(exc).__name__})", upstream_fault=True
+    )
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
@@ -194,8 +208,10 @@ def _answer(response: requests.Response, token: str | None) -> dict[str, Any]:
     if isinstance(body, dict) and "errorCode" in body:
         message = mask_token(str(body.get("errorMessage") or "")[:255], token)
         raise RefusedError(str(body["errorCode"])[:32], message)
-    if response.status_code >= 500:
-        raise OutcomeUnknownError(f"HTTP {response.status_code} without Daraja's error body")
+    if response.status_code >= 500:  # an HTML page from a proxy or load balancer: Daraja is down
+        raise OutcomeUnknownError(
+            f"HTTP {response.status_code} without Daraja's error body", upstream_fault=True
+        )
     if 400 <= response.status_code < 500:
         raise RefusedError(f"http_{response.status_code}", f"HTTP {response.status_code}")
     if not isinstance(body, dict):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, or_, select
@@ -14,11 +15,13 @@ from apg.crypto import SecretBox
 from apg.extensions import db
 from apg.payments import ports
 from apg.payments.ports import CallbackRejected
-from apg.processors.mpesa import accounts, catalog
+from apg.processors.mpesa import accounts, catalog, retry
+from apg.processors.mpesa.breaker import BreakerKey, Breakers, CircuitOpenError, make_breakers
 from apg.processors.mpesa.catalog import ACCOUNT_KINDS, BY_KIND, BY_TYPE
 from apg.processors.mpesa.client import (
     CredentialsRejectedError,
     DarajaClient,
+    DarajaError,
     NotSentError,
     OutcomeUnknownError,
     RefusedError,
@@ -35,14 +38,6 @@ ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 CONSUMER_CREDENTIALS = "consumer_key/consumer_secret"
 
 
-@dataclass
-class UpstreamHealth:
-    consecutive_failures: int = 0
-    last_success_at: str | None = None
-    last_failure_at: str | None = None
-    last_error: str | None = None
-
-
 class MpesaProcessor:
     name = "mpesa"
     method_types = catalog.METHOD_TYPES
@@ -56,6 +51,10 @@ class MpesaProcessor:
         tokens: TokenStore,
         box: SecretBox,
         callback_url_for: Callable[[str, str], str],
+        *,
+        breakers: Breakers | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -66,8 +65,9 @@ class MpesaProcessor:
             env: settings.base_url_for(env) for env in ("emulator", "sandbox", "production")
         }
         self._clients: dict[str, DarajaClient] = {}
-        self._health: dict[str, UpstreamHealth] = {}
         self._lock = threading.Lock()
+        self._breakers = breakers or make_breakers(settings, clock)
+        self.sleep, self.random = sleep, random  # between retries (tests replace them)
 
     def account_for(
         self, tenant_id: str, transaction_type: str, preferred: str | None = None
@@ -197,7 +197,7 @@ class MpesaProcessor:
         payload = stk.query_payload(
             creds.shortcode.business_short_code, creds.passkey or "", checkout, self._clock.now()
         )
-        answer = self._call(creds, stk.QUERY_PATH, payload)
+        answer = self._call(creds, stk.QUERY_PATH, payload, read_only=True)
         if isinstance(answer, ports.Refused):
             return stk.query_still_pending(answer.code, answer.message) or stk.classify_refusal(
                 answer
@@ -227,11 +227,8 @@ class MpesaProcessor:
         return c2b.answer(kind, verdict) if kind in c2b.KINDS else dict(ACK)
 
     def health(self) -> ports.Health:
-        threshold = self._settings.circuit_breaker.failure_threshold
-        with self._lock:
-            upstreams = {url: vars(h).copy() for url, h in self._health.items()}
-        healthy = all(h["consecutive_failures"] < threshold for h in upstreams.values())
-        return ports.Health(healthy, {"upstreams": upstreams})
+        """Each Daraja base URL's recent calls and each circuit breaker's state."""
+        return ports.Health(*self._breakers.health())
 
     def client_for(self, creds: accounts.Credentials) -> DarajaClient:
         key = credential_fingerprint(creds.base_url, creds.consumer_key, creds.consumer_secret)
@@ -252,32 +249,46 @@ class MpesaProcessor:
             return client
 
     def _call(
-        self, creds: accounts.Credentials, path: str, payload: dict[str, Any]
+        self,
+        creds: accounts.Credentials,
+        path: str,
+        payload: dict[str, Any],
+        *,
+        read_only: bool = False,
     ) -> dict[str, Any] | ports.Refused | ports.Misconfigured | ports.NotSent | ports.Unknown:
-        """One upstream call, its failure as a contract result, and Daraja's health noted."""
+        """One upstream call, retried where that is safe (`read_only`: it moves nothing), behind
+        the account's circuit breaker; its failure as a contract result."""
         try:
-            answer = self.client_for(creds).post(path, payload)
+            return retry.call_with_retries(
+                lambda: self._attempt(creds, path, payload),
+                read_only=read_only,
+                policy=self._settings.retry,
+                sleep=self.sleep,
+                random=self.random,
+            )
         except RefusedError as exc:
-            self._record(creds.base_url, None)  # Daraja answered: it is up
-            return ports.Refused(exc.code, exc.message)
+            wait = retry.THROTTLED_RETRY_AFTER.get(exc.code)
+            return ports.Refused(exc.code, exc.message, wait, throttled=wait is not None)
         except CredentialsRejectedError as exc:
-            self._record(creds.base_url, None)  # Daraja answered: it is up; we are wrong
             return ports.Misconfigured(CONSUMER_CREDENTIALS, message=exc.reason)
+        except CircuitOpenError as exc:
+            return ports.NotSent(exc.reason, retry_after_seconds=exc.retry_after_seconds)
         except NotSentError as exc:
-            self._record(creds.base_url, exc.reason)
             return ports.NotSent(exc.reason)
         except OutcomeUnknownError as exc:
-            self._record(creds.base_url, exc.reason)
             return ports.Unknown(exc.reason, timed_out=exc.timed_out)
-        self._record(creds.base_url, None)
-        return answer
 
-    def _record(self, base_url: str, error: str | None) -> None:
-        now = self._clock.now().isoformat()
-        with self._lock:
-            health = self._health.setdefault(base_url, UpstreamHealth())
-            if error is None:
-                health.consecutive_failures, health.last_success_at = 0, now
-            else:
-                health.consecutive_failures += 1
-                health.last_failure_at, health.last_error = now, error
+    def _attempt(
+        self, creds: accounts.Credentials, path: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One try, unless the breaker is open; its outcome counted by the breaker and noted
+        in health (an answer in Daraja's own words means Daraja is up)."""
+        key = BreakerKey(creds.account_id, creds.base_url)
+        self._breakers.guard(key)
+        try:
+            answer = self.client_for(creds).post(path, payload)
+        except DarajaError as exc:
+            self._breakers.record(key, exc)
+            raise
+        self._breakers.record(key, None)
+        return answer
