@@ -103,6 +103,18 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class ReconciliationSettings:
+    """`flask apg reconcile` and `flask apg worker` (apg.payments.reconciliation)."""
+
+    after_seconds: int = 90  # no outcome this long after creation: ask M-Pesa (API.md §16)
+    stk_give_up_after_seconds: int = 600  # an STK Push still undecided: review ("a few minutes")
+    give_up_after_seconds: int = 86_400  # B2C, B2B, reversals still not found: review
+    max_backoff_seconds: int = 3600  # asks back off from after_seconds, doubling, up to this
+    interval_seconds: int = 30  # the worker's pause between passes
+    batch_size: int = 100  # operations one pass looks at, at most
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
     environments: EnvironmentSettings = field(default_factory=EnvironmentSettings)
@@ -113,7 +125,9 @@ class Settings:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     token: TokenSettings = field(default_factory=TokenSettings)
     circuit_breaker: CircuitBreakerSettings = field(default_factory=CircuitBreakerSettings)
+    retry: RetrySettings = field(default_factory=RetrySettings)
     payments: PaymentSettings = field(default_factory=PaymentSettings)
+    reconciliation: ReconciliationSettings = field(default_factory=ReconciliationSettings)
     emulator: Any = None  # daraja_emulator.EmulatorConfig, validated by the emulator package
 
     @property
@@ -122,4 +136,3 @@ class Settings:
 
     def base_url_for(self, environment: str) -> str:
         return str(getattr(self.environments, environment))
-    retry: RetrySettings = field(default_factory=RetrySettings)

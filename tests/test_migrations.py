@@ -170,3 +170,37 @@ REGISTRATION = (
     "('%s', 'ten_1', '600984', 'Completed', 'v2', 'https://a/c2b-confirmation',"
     f" 'https://a/c2b-validation', '6e86-45dd', 'Success', {T0})"
 )
+
+
+def test_0007_gives_existing_payments_no_reconcile_claim_and_comes_back_down(
+    tmp_path: Path,
+) -> None:
+    """A payment from before 0007 is due for reconciliation at once (no lease, no looks yet);
+    downgrading drops the columns and the index and keeps the payment (SQLite, its own file)."""
+    app = create_app({"app.database_url": f"sqlite:///{tmp_path / 'reconcile.db'}"})
+    with app.app_context():
+        flask_migrate.upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO tenants VALUES ('ten_1', 'T', 'ab', {T0})"))
+            conn.execute(text(PAYMENT))
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            claim = "SELECT reconcile_after, reconcile_attempts FROM payment_transactions"
+            assert conn.execute(text(claim)).all() == [(None, 0)]
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("payment_transactions")}
+        assert "ix_payment_transactions_status_created" in indexes
+        flask_migrate.downgrade(revision="0006")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("payment_transactions")}
+        assert not {"reconcile_after", "reconcile_attempts"} & columns
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM payment_transactions")).all() == [("pay_1",)]
+        db.session.remove()
+        db.engine.dispose()
+
+
+PAYMENT = (
+    "INSERT INTO payment_transactions (id, tenant_id, transaction_type, processor, account_id,"
+    " payment_method_type, currency, reference, status, conflicts, created_at, updated_at)"
+    " VALUES ('pay_1', 'ten_1', 'stk_push', 'mpesa', 'mpa_1', 'mpesa_stk', 'KES', 'INV',"
+    f" 'processing', 0, {T0}, {T0})"
+)

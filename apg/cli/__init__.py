@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
-from apg.cli import doctor, keys, merchants, mpesa, payments, pull
+from apg.cli import doctor, keys, merchants, mpesa, payments, pull, reconcile
 
 
 def init_app(app: Flask) -> None:
     group = AppGroup("apg", help="APG administration.")
-    for module in (merchants, keys, payments, mpesa, doctor, pull):
+    for module in (merchants, keys, payments, mpesa, doctor, reconcile, pull):
         for command in module.cli.commands.values():
             group.add_command(command)
     app.cli.add_command(group)

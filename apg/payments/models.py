@@ -43,6 +43,8 @@ class PaymentTransaction(db.Model):  # type: ignore[name-defined]
         Index("ix_payment_transactions_tenant_created", "tenant_id", "created_at", "id"),
         # Not unique: a key may be used again once it expires. The claim decides races.
         Index("ix_payment_transactions_tenant_idempotency_key", "tenant_id", "idempotency_key"),
+        # Reconciliation looks for operations still open (pending, processing…) by age.
+        Index("ix_payment_transactions_status_created", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -74,6 +76,10 @@ class PaymentTransaction(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # payments.reconciliation: no reconciler looks at the row before reconcile_after (a claim's
+    # lease, then the next ask's time); reconcile_attempts counts the looks (the backoff).
+    reconcile_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reconcile_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     refs: Mapped[list[ProcessorReference]] = relationship(
         lazy="selectin", order_by="ProcessorReference.id", viewonly=True
