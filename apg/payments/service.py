@@ -35,6 +35,7 @@ from apg.payments.operations import (
     rate_limited,
     reference_row,
 )
+from apg.payments.reconcile_answers import StatusAnswerListener
 from apg.payments.registry import ProcessorRegistry
 from apg.payments.reversals import ReversalListener
 from apg.settings import PaymentSettings
@@ -51,6 +52,8 @@ class Payments:
         self.registry = registry
         self.events = EventApplier(clock)
         self.events.moved_listeners.append(ReversalListener(clock))
+        # A reconciling Transaction Status Result settles the operation it asked about at once.
+        self.events.moved_listeners.append(StatusAnswerListener(self.events))
         # Called with each transaction once its processor refs are committed, so that callbacks
         # which raced ahead of that commit are applied at once (the webhooks inbox listens).
         self.refs_listeners: list[Callable[[PaymentTransaction], None]] = []
