@@ -58,9 +58,20 @@ def problems(s: Settings) -> Iterator[str]:
         yield "payments.currency: only KES is supported"
     if not 0 < s.payments.min_amount <= s.payments.max_amount:
         yield "payments.min_amount: must be positive and <= payments.max_amount"
+    yield from _positive_problems(s)
     yield from _encryption_key_problems(s.security.encryption_key, s.is_production)
     if s.is_production:
         yield from _production_problems(s)
+
+
+def _positive_problems(s: Settings) -> Iterator[str]:
+    """Counts, delays and timeouts that only make sense above zero."""
+    for section in ("circuit_breaker", "retry", "reconciliation"):
+        for name, value in vars(getattr(s, section)).items():
+            may_be_zero = section == "retry" and name.endswith("delay_seconds")  # no waiting
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if number and (value < 0 if may_be_zero else value <= 0):
+                yield f"{section}.{name}: must be positive"
 
 
 def _url_problems(s: Settings) -> Iterator[str]:

@@ -239,3 +239,13 @@ def test_an_invalid_encryption_key_is_one_line_that_hides_the_key(
 def test_a_proxy_in_front_is_set_by_environment(tmp_path: Path) -> None:
     settings = load_settings(environ={"APG_TRUSTED_PROXY_HOPS": "1"}, path=tmp_path / "none.yaml")
     assert settings.security.trusted_proxy_hops == 1
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["circuit_breaker.failure_threshold", "retry.attempts", "reconciliation.after_seconds"],
+)
+def test_counts_and_intervals_must_be_positive(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({key: 0}, environ={}, path=tmp_path / "none.yaml")
+    assert f"{key}: must be positive" in info.value.problems
