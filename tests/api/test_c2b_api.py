@@ -346,3 +346,26 @@ def test_the_c2b_resource_shows_only_the_tenants_c2b_payments(
     assert client.get("/api/v1/c2b/payments", headers=api_headers).json["data"] == []
     response = client.get(f"/api/v1/c2b/payments/{stk}", headers=api_headers)
     assert (response.status_code, response.json["error"]["code"]) == (404, "resource_missing")
+
+
+def test_a_throttled_registration_is_a_429_with_retry_after(
+    app: Flask, client: FlaskClient, daraja: RecordingDaraja
+) -> None:
+    _, headers = tenant_on(app, daraja.url)
+    spike = {"requestId": "1", "errorCode": "500.003.02", "errorMessage": "Spike Arrest Violation"}
+    daraja.answer = (500, spike)
+    response = client.post("/api/v1/c2b/register-urls", json={}, headers=headers)
+    assert (response.status_code, response.json["error"]["code"]) == (429, "rate_limited")
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_an_open_breaker_answers_c2b_commands_at_once_with_retry_after(
+    app: Flask, client: FlaskClient
+) -> None:
+    _, headers = tenant_on(app, closed_port_url())
+    threshold = app.extensions["apg"].settings.circuit_breaker.failure_threshold
+    for _ in range(threshold):  # each failed try counts
+        client.post("/api/v1/c2b/register-urls", json={}, headers=headers)
+    response = client.post("/api/v1/c2b/register-urls", json={}, headers=headers)
+    assert (response.status_code, response.json["error"]["code"]) == (503, "processor_unavailable")
+    assert int(response.headers["Retry-After"]) > 0

@@ -12,6 +12,8 @@ from apg.clock import Clock
 from apg.errors import (
     ConfigurationError,
     InvalidRequestError,
+    ProcessorUnavailableError,
+    RateLimitedError,
     UpstreamError,
     UpstreamRejectedError,
     UpstreamTimeoutError,
@@ -168,10 +170,23 @@ class C2BCommands:
                     code = str(answer.get("ResponseCode"))[:32]
                     raise _refused(code, str(answer.get("ResponseDescription") or "")[:255])
                 return ack
+            case ports.Refused(throttled=True, retry_after_seconds=int() as wait):
+                raise RateLimitedError(
+                    "M-Pesa is limiting how fast this account may call it, so it refused this"
+                    f" command: nothing changed. Ask again in about {wait} seconds.",
+                    retry_after=wait,
+                )
             case ports.Refused(code=code, message=message):
                 raise _refused(code, message)
             case ports.Misconfigured():
                 raise misconfigured(tenant_id, creds.account_id, answer)
+            case ports.NotSent(retry_after_seconds=int() as wait):
+                raise ProcessorUnavailableError(
+                    "M-Pesa has been failing for this account (its circuit breaker is open;"
+                    f" GET /health shows it), so nothing was sent. Ask again in about {wait}"
+                    " seconds.",
+                    retry_after=wait,
+                )
             case ports.NotSent(reason=reason):
                 raise UpstreamUnavailableError(f"M-Pesa could not be reached ({reason}).")
             case ports.Unknown(reason=reason, timed_out=timed_out):
