@@ -112,6 +112,8 @@ class ReconciliationSettings:
     max_backoff_seconds: int = 3600  # asks back off from after_seconds, doubling, up to this
     interval_seconds: int = 30  # the worker's pause between passes
     batch_size: int = 100  # operations one pass looks at, at most
+    c2b_pull_every_seconds: int = 900  # the worker asks Daraja's Pull API this often, at most
+    c2b_pull_window_seconds: int = 7200  # …for this much history (Pull keeps 48 h)
 
 
 @dataclass(frozen=True)

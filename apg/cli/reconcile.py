@@ -7,17 +7,22 @@ import json
 import logging
 import signal
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from apg.cli.pull import commands as pull_commands
 from apg.clock import Clock
+from apg.errors import APGError
 from apg.extensions import db
 from apg.payments.reconciliation import Reconciler, StoredCallback
+from apg.processors.mpesa.c2b_registrations import C2BRegistration
+from apg.processors.mpesa.pull_service import PullCommands
 from apg.services import services
 from apg.webhooks.models import CallbackOutcome, InboundCallback
 
@@ -28,9 +33,17 @@ MAX_CANDIDATES = 50  # unmatched callbacks read per unidentified push
 
 
 @cli.command("reconcile")
-def reconcile() -> None:
+@click.option(
+    "--c2b/--no-c2b",
+    default=False,
+    help="Also recover C2B payments whose confirmation never arrived (Daraja's Pull API)",
+)
+def reconcile(c2b: bool) -> None:
     """Settle operations left without an outcome (one pass); prints what each look did."""
-    click.echo(json.dumps(reconciler().run_once()))
+    report: dict[str, Any] = reconciler().run_once()
+    if c2b:
+        report = {"operations": report, "c2b": c2b_recovery(every_seconds=0)()}
+    click.echo(json.dumps(report))
 
 
 @cli.command("worker")
@@ -40,7 +53,11 @@ def worker() -> None:
     found = services()
     stop = threading.Event()
     job = reconciler()
-    passes = {"callbacks": found.inbox.sweep, "reconcile": lambda: job.run_once(stop.is_set)}
+    passes: dict[str, Callable[[], Any]] = {
+        "callbacks": found.inbox.sweep,
+        "reconcile": lambda: job.run_once(stop.is_set),
+        "c2b": c2b_recovery(found.settings.reconciliation.c2b_pull_every_seconds),
+    }
     stop_on_signals(stop)
     Worker(passes, found.settings.reconciliation.interval_seconds, found.clock, stop).run()
 
@@ -76,6 +93,41 @@ class Worker:
                 log.exception("worker: the %s pass failed", name)
                 report[name] = "failed"
         return report
+
+
+class C2BRecovery:
+    """At most every `every` seconds, asks Daraja's Pull API for the last `window` of each
+    account whose C2B URLs are registered, and records what never arrived (API.md §4.2 step 6),
+    exactly once, through the confirmation path."""
+
+    def __init__(self, pull: PullCommands, clock: Clock, every: float, window: float) -> None:
+        self.pull, self.clock = pull, clock
+        self.every, self.window = timedelta(seconds=every), timedelta(seconds=window)
+        self.last: datetime | None = None
+
+    def __call__(self) -> dict[str, int]:
+        now = self.clock.now()
+        if self.last is not None and now - self.last < self.every:
+            return {}
+        self.last = now
+        totals: Counter[str] = Counter()
+        registered = select(C2BRegistration.tenant_id, C2BRegistration.account_id)
+        for tenant_id, account_id in db.session.execute(registered).all():
+            try:
+                found = self.pull.recover(tenant_id, account_id, now - self.window, now)
+            except (APGError, ValueError):
+                db.session.rollback()
+                log.warning("c2b recovery: account %s could not be pulled", account_id)
+                totals["failed"] += 1
+                continue
+            totals.update(created=found.created, duplicate=found.duplicate)
+        return dict(totals)
+
+
+def c2b_recovery(every_seconds: float) -> C2BRecovery:
+    found = services()
+    window = found.settings.reconciliation.c2b_pull_window_seconds
+    return C2BRecovery(pull_commands(), found.clock, every_seconds, window)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

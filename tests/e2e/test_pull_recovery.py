@@ -218,3 +218,26 @@ def test_an_upstream_that_ignores_the_offset_is_read_once(app: Flask) -> None:
     assert daraja.offsets == ["0", "2"]
     assert events.receipts == ["SGA0000001", "SGA0000002"]
     assert (done.pages, done.rows, done.created) == (2, 2, 2)
+
+
+def test_reconcile_and_the_worker_recover_a_lost_confirmation(
+    app: Flask,
+    tenant: tuple[str, str],
+    registered: Merchant,
+    emulator_control: EmulatorControl,
+) -> None:
+    """`reconcile --c2b` pulls every registered account at once; the worker's pass too, at
+    most every reconciliation.c2b_pull_every_seconds."""
+    emulator_control.scenario(PAYER, result_code=0, delivery="drop")
+    pay(registered, emulator_control, "INV-7101")
+    done = app.test_cli_runner().invoke(args=["apg", "reconcile", "--c2b"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["c2b"] == {"created": 1, "duplicate": 0}
+    assert [p["reference"] for p in c2b_payments(registered)] == ["INV-7101"]
+
+    from apg.cli.reconcile import c2b_recovery
+
+    with app.app_context():
+        worker_pass = c2b_recovery(every_seconds=900)
+        assert worker_pass() == {"created": 0, "duplicate": 1}
+        assert worker_pass() == {}  # not again before c2b_pull_every_seconds
