@@ -1,4 +1,5 @@
-"""`make run`: the embedded default — Daraja emulator, demo tenant, gateway under gunicorn.
+"""`make run`: the embedded default — Daraja emulator, demo tenant, gateway under gunicorn and
+the reconciliation worker.
 
 Started by the Makefile after `flask db upgrade`. Ctrl-C stops everything it started.
 """
@@ -63,7 +64,15 @@ def main() -> int:
                 ]
             )
         )
-        return children[-1].wait()
+        gateway = children[-1]
+        # The reconciliation worker: what production runs beside gunicorn (README: Failure modes).
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "apg", "worker"],
+                cwd=PROJECT_ROOT,
+            )
+        )
+        return gateway.wait()
     except KeyboardInterrupt:
         return 0
     finally:
