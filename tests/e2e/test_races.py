@@ -11,6 +11,7 @@ import json
 import multiprocessing
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier as ProcessBarrier
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from apg.extensions import db
 from apg.payments.models import OutboxEvent, PaymentEvent, PaymentMethod, PaymentTransaction
 from apg.webhooks.models import InboundCallback
+from tests.support.clock import ShiftableClock
 from tests.support.factories import EmulatorControl, Merchant, payment_body
 from tests.support.servers import LiveServer, together
 
@@ -248,3 +250,32 @@ def test_concurrent_callbacks_after_a_refresh_enrich_the_payment_once(
                 select(InboundCallback.outcome).where(InboundCallback.payment_id == race.payment_id)
             ).scalars()
             assert Counter(outcomes) == {"enriched": 1, "duplicate": THREADS - 1}
+
+
+def test_a_callback_racing_a_reconciliation_completes_the_payment_once_with_its_receipt(
+    app: Flask,
+    gateway_server: LiveServer,
+    tenant: tuple[str, str],
+    emulator_control: EmulatorControl,
+    clock: ShiftableClock,
+) -> None:
+    """SQLite and PostgreSQL: reconcile's STK Query and the late callback both find the payment
+    `processing`; one completes it, the other enriches or stands down: one completion, one
+    announcement, and the callback's receipt kept (the richest data)."""
+    for round_ in range(ROUNDS):
+        race = decided_without_callback(gateway_server, tenant, emulator_control, round_)
+        clock.shift(timedelta(seconds=91))  # past reconciliation.after_seconds
+
+        def reconcile_or_callback(index: int, race: Decided = race) -> tuple[str, int | None, str]:
+            if index == 0:
+                result = app.test_cli_runner().invoke(args=["apg", "reconcile"])
+                return "reconcile", result.exit_code, result.output
+            return race.callback()
+
+        answers = together(THREADS, reconcile_or_callback)
+        assert {status for kind, status, _ in answers if kind == "callback"} == {200}, answers
+        assert [status for kind, status, _ in answers if kind == "reconcile"] == [0], answers
+        payment = race.payment()
+        assert payment["status"] == "completed" and payment["mpesa_receipt_number"]
+        assert events_of(app, race.payment_id).count(("transition", "completed")) == 1
+        assert completions_announced(app, race.payment_id) == 1
