@@ -18,7 +18,7 @@ from apg import create_app
 from apg.extensions import db
 from daraja_emulator import EmulatorServer, load_config
 from tests.support.clock import ShiftableClock
-from tests.support.factories import EmulatorControl, Merchant, make_tenant
+from tests.support.factories import SESSIONS, EmulatorControl, Merchant, make_tenant
 from tests.support.openapi import CHECKED, CheckedClient
 from tests.support.servers import LiveServer
 
@@ -93,6 +93,8 @@ def app(
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
+    while SESSIONS:  # the merchants' HTTP sessions this test opened
+        SESSIONS.pop().close()
     if "app" not in request.fixturenames:
         return
     app: Flask = request.getfixturevalue("app")

@@ -77,12 +77,16 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_pushes_nothing_twice(
     answers: dict[int, requests.Response | Exception] = {}
 
     def pay(index: int) -> None:
-        try:
-            answers[index] = Merchant(url, api_key).create_payment(
-                idempotency_key=f"crash-{index}", phone_number=phone(index), reference=f"C-{index}"
-            )
-        except requests.RequestException as exc:  # the killed worker's requests
-            answers[index] = exc
+        merchant = Merchant(url, api_key)
+        with merchant.session:  # closed here, not by the garbage collector (ResourceWarning)
+            try:
+                answers[index] = merchant.create_payment(
+                    idempotency_key=f"crash-{index}",
+                    phone_number=phone(index),
+                    reference=f"C-{index}",
+                )
+            except requests.RequestException as exc:  # the killed worker's requests
+                answers[index] = exc
 
     options = ("--threads", str(CONNECTIONS), "--worker-connections", str(CONNECTIONS))
     with gunicorn_running(
@@ -99,10 +103,14 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_pushes_nothing_twice(
         assert lost, f"worker {killed} was killed but every request succeeded: no crash tested"
 
         # The client retries what it did not see accepted, with the same keys.
-        for index in lost:
-            Merchant(url, api_key).create_payment(
-                idempotency_key=f"crash-{index}", phone_number=phone(index), reference=f"C-{index}"
-            )
+        retrying = Merchant(url, api_key)
+        with retrying.session:
+            for index in lost:
+                retrying.create_payment(
+                    idempotency_key=f"crash-{index}",
+                    phone_number=phone(index),
+                    reference=f"C-{index}",
+                )
 
     with app.app_context():
         stored = {

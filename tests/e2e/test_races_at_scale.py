@@ -29,15 +29,17 @@ def test_fifty_requests_with_one_idempotency_key_push_once(
     emulator_control: EmulatorControl,
 ) -> None:
     def post(_: int) -> tuple[int, str]:
-        response = Merchant(gateway_server.url, tenant[1]).create_payment(
-            idempotency_key="fifty-at-once"
-        )
+        merchant = Merchant(gateway_server.url, tenant[1])
+        with merchant.session:  # closed here, not by the garbage collector (ResourceWarning)
+            response = merchant.create_payment(idempotency_key="fifty-at-once")
         return response.status_code, response.text
 
     answers = together(REQUESTS, post)
     assert_claimed_once(app, emulator_control, answers)  # one payment, one push; 201 or 409
     # Consistent: every 201 is the same payment, and a retry now replays it.
-    again = Merchant(gateway_server.url, tenant[1]).create_payment(idempotency_key="fifty-at-once")
+    merchant = Merchant(gateway_server.url, tenant[1])
+    with merchant.session:
+        again = merchant.create_payment(idempotency_key="fifty-at-once")
     created = {json.loads(body)["id"] for status, body in answers if status == 201}
     assert (again.headers["Idempotent-Replayed"], {again.json()["id"]}) == ("true", created)
 

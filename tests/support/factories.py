@@ -11,6 +11,10 @@ from apg import onboarding
 from apg.processors.mpesa.accounts import NewAccount
 from tests.support.openapi import check_requests_response
 
+# Every Merchant's HTTP session, so the test that made it can close it (an idle pooled socket
+# left to the garbage collector raises a ResourceWarning, which this suite treats as an error).
+SESSIONS: list[requests.Session] = []
+
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 
 
@@ -53,6 +57,7 @@ class Merchant:
     def __init__(self, base_url: str, api_key: str) -> None:
         self.base_url = base_url
         self.session = requests.Session()
+        SESSIONS.append(self.session)  # closed after the test (conftest), not by the GC
         self.session.headers["Authorization"] = f"Bearer {api_key}"
         self.session.hooks["response"].append(check_requests_response)  # against the document
 
