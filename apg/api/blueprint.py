@@ -14,6 +14,13 @@ import marshmallow as ma
 from flask import Request, Response, current_app, g, request
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from apg.api.docs import (
+    ERROR_DESCRIPTIONS,
+    IDEMPOTENCY_PARAMETER,
+    REPLAYED_HEADER,
+    REQUEST_ID_HEADER,
+    RETRY_AFTER_HEADER,
+)
 from apg.api.schemas import ErrorSchema
 from apg.errors import (
     APGError,
@@ -27,52 +34,9 @@ from apg.services import services
 from apg.tenants.service import authenticate
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-IDEMPOTENCY_PARAMETER = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
-    "description": (
-        "1-255 printable ASCII characters, e.g. your order id. The first response (success or"
-        " error) is stored for 24 h and replayed, with `Idempotent-Replayed: true`, to any retry"
-        " with the same key and body. Same key, other body: 422. First request still running: 409."
-    ),
-    "example": "order-42",
-}
-REQUEST_ID_HEADER = {
-    "X-Request-ID": {
-        "description": "This request's id (also in every error body): quote it to support.",
-        "schema": {"type": "string", "example": "req_4f1c2a9b8e7d6c5b"},
-    }
-}
-REPLAYED_HEADER = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the stored answer to an earlier request with the"
-        " same Idempotency-Key (the view did not run again).",
-        "schema": {"type": "string", "enum": ["true"]},
-    }
-}
-RETRY_AFTER_HEADER = {  # errors that say when to try again; replays keep retry_after_seconds
-    "Retry-After": {"description": "Seconds until it may succeed", "schema": {"type": "integer"}}
-}
 # (tenant_id, key, claimed since) -> (JSON body, status) of what a request that died with
 # that key left behind, or None.
 Recover = Callable[[str, str, datetime], tuple[str, int] | None]
-ERROR_DESCRIPTIONS = {
-    400: "Invalid request: `param` names the field or query parameter, `message` how to fix it",
-    401: "Missing or invalid API key",
-    404: "Not found (or owned by another tenant)",
-    409: "A request with this Idempotency-Key is still in flight",
-    422: "Idempotency-Key reused with a different request",
-    424: "M-Pesa refused the request; the failed payment is included",
-    429: "M-Pesa's rate limit refused it: nothing happened; retry after Retry-After seconds",
-    502: "Outcome unknown (the payment is `unknown` and included), or M-Pesa refused a query",
-    415: "The body is not declared JSON: send Content-Type: application/json",
-    500: "A fault of ours: quote the request_id to support",
-    503: "Never sent: M-Pesa unreachable or its circuit breaker open (`processor_unavailable`,"
-    " Retry-After), or credentials rejected (`configuration_error`); any failed payment included",
-    504: "M-Pesa did not answer in time: outcome unknown, the payment is `unknown`",
-}
 
 
 class Api(flask_smorest.Api):
