@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from apg import errors
+from apg import errors, security_headers
 from apg.clock import Clock
 from apg.config import PROJECT_ROOT, load_settings, sqlalchemy_url
 from apg.crypto import SecretBox
@@ -40,6 +40,7 @@ def create_app(
     with app.app_context():  # the engine object only: nothing connects yet
         app.extensions["apg"] = _services(settings, clock or Clock(), db.engine)
     errors.init_app(app)
+    security_headers.init_app(app, production=settings.is_production)
     _register_request_id(app)
     _register_blueprints(app)
     return app

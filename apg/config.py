@@ -30,6 +30,7 @@ ENV_VARS = {
     "REDIS_URL": "app.redis_url",
     "APG_SECRET_KEY": "security.secret_key",
     "APG_ENCRYPTION_KEY": "security.encryption_key",
+    "APG_OPS_TOKEN": "security.ops_token",
     "APG_LOG_LEVEL": "monitoring.log_level",
     "APG_TRUSTED_PROXY_HOPS": "security.trusted_proxy_hops",
     "APG_DEFAULT_TENANT_ENABLED": "default_tenant.enabled",

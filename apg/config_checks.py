@@ -14,6 +14,9 @@ DEV_SECRET_KEY = "apg-development-secret-key-not-for-production"
 
 # Prints a new APG_SECRET_KEY; error messages quote it.
 SECRET_KEYGEN_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# Prints a new APG_OPS_TOKEN (43 characters); production refuses one shorter than the minimum.
+OPS_TOKEN_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+OPS_TOKEN_MIN_LENGTH = 24
 
 # A production secret key containing one of these (any case, punctuation ignored) was typed
 # by a person; a random key of 32+ characters contains a given 6+ letter word ~never.
@@ -42,6 +45,8 @@ PUBLIC_CREDENTIALS = frozenset(
 
 SECRET_KEY = "security.secret_key (APG_SECRET_KEY)"
 ENCRYPTION_KEY = "security.encryption_key (APG_ENCRYPTION_KEY)"
+OPS_TOKEN = "security.ops_token (APG_OPS_TOKEN)"
+OPS_TOKEN_HINT = f"make one with: {OPS_TOKEN_COMMAND}"
 DEMO_FIX = "configure the default tenant for real, or disable it (APG_DEFAULT_TENANT_ENABLED=false)"
 
 
@@ -103,6 +108,10 @@ def _production_problems(s: Settings) -> Iterator[str]:
     weakness = secret_key_weakness(s.security.secret_key)
     if weakness:
         yield f"{SECRET_KEY}: {weakness}; make one with: {SECRET_KEYGEN_COMMAND}"
+    if not s.security.ops_token:
+        yield f"{OPS_TOKEN}: required in production (it guards /stats); {OPS_TOKEN_HINT}"
+    elif len(s.security.ops_token) < OPS_TOKEN_MIN_LENGTH:
+        yield f"{OPS_TOKEN}: shorter than {OPS_TOKEN_MIN_LENGTH} characters; {OPS_TOKEN_HINT}"
     if s.app.database_url.startswith("sqlite"):
         yield "app.database_url (DATABASE_URL): production needs PostgreSQL"
     if not s.callbacks.public_base_url.startswith("https://"):

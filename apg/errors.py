@@ -84,6 +84,14 @@ class AuthenticationError(APGError):
     headers = {"WWW-Authenticate": 'Bearer realm="apg"'}  # RFC 6750: the scheme to use
 
 
+class OpsAuthenticationError(AuthenticationError):
+    """The ops endpoints take the operator's token (APG_OPS_TOKEN), never a merchant key."""
+
+    code = "invalid_ops_token"
+    message = "A valid ops token is required: Authorization: Bearer <APG_OPS_TOKEN>."
+    headers = {"WWW-Authenticate": 'Bearer realm="apg-ops"'}
+
+
 class NotFoundError(APGError):
     status, type, code = 404, "invalid_request_error", "resource_missing"
     message = "No such resource."

@@ -55,6 +55,7 @@ class SecuritySettings:
     secret_key: str | None = field(default=None, repr=False)
     encryption_key: str | None = field(default=None, repr=False)
     trusted_proxy_hops: int = 0  # X-Forwarded-For hops trusted for callback source IPs
+    ops_token: str | None = field(default=None, repr=False)  # Bearer token for /stats
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,53 @@
-"""GET /health (liveness: the database, and each processor's view of its upstream) and
-GET /stats (what needs an operator's eye: unknown and review payments, conflicts, callbacks)."""
+"""GET /health (liveness: the database, and each processor's view of its upstream; open) and
+GET /stats (what needs an operator's eye: unknown and review payments, conflicts, callbacks;
+behind the ops token, APG_OPS_TOKEN)."""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
 from sqlalchemy import func, select, text
 
+from apg.errors import OpsAuthenticationError
 from apg.extensions import db
 from apg.payments.models import PaymentTransaction
 from apg.services import services
 from apg.webhooks.models import InboundCallback
 
+log = logging.getLogger(__name__)
+
 blp = Blueprint("ops", __name__)
+OPEN_ENDPOINTS = {"ops.health"}  # liveness probes carry no credentials
+
+
+@blp.before_request
+def require_ops_token() -> None:
+    """Every ops endpoint but /health needs `Authorization: Bearer <ops token>`.
+
+    Development without a token configured leaves them open (warned once per app);
+    production cannot start without one (apg.config_checks).
+    """
+    if request.endpoint in OPEN_ENDPOINTS:
+        return
+    expected = services().settings.security.ops_token
+    if not expected:
+        _warn_open_once()
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # compare_digest on bytes: constant time, and no TypeError on non-ASCII input.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        raise OpsAuthenticationError()
+
+
+def _warn_open_once() -> None:
+    if not current_app.extensions.get("apg.ops_open_warned"):
+        current_app.extensions["apg.ops_open_warned"] = True
+        log.warning("ops endpoints are open: no ops token (APG_OPS_TOKEN) in development")
 
 
 @blp.route("/health", methods=["GET"])

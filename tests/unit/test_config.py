@@ -146,6 +146,7 @@ PRODUCTION = {
     "APG_ENV": "production",
     "APG_SECRET_KEY": A_SECRET_KEY,
     "APG_ENCRYPTION_KEY": A_FERNET_KEY,
+    "APG_OPS_TOKEN": secrets.token_urlsafe(32),
     "DATABASE_URL": "postgresql://apg@db/apg",
     "MPESA_CALLBACK_BASE_URL": "https://pay.example.com",
     "APG_DEFAULT_TENANT_ENABLED": "false",  # tenants come from `flask apg create-tenant`
@@ -157,6 +158,7 @@ PRODUCTION = {
     [
         ("APG_SECRET_KEY", "security.secret_key"),
         ("APG_ENCRYPTION_KEY", "security.encryption_key"),
+        ("APG_OPS_TOKEN", "security.ops_token"),
         ("DATABASE_URL", "app.database_url"),
         ("MPESA_CALLBACK_BASE_URL", "callbacks.public_base_url"),
     ],

@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from apg.config import ConfigError, load_settings
-from apg.config_checks import DEV_SECRET_KEY, SECRET_KEYGEN_COMMAND
+from apg.config_checks import DEV_SECRET_KEY, OPS_TOKEN_COMMAND, SECRET_KEYGEN_COMMAND
 from apg.crypto import DEV_ENCRYPTION_KEY
 from apg.settings import DefaultTenantSettings
 
@@ -23,6 +23,7 @@ PRODUCTION = {
     "APG_ENV": "production",
     "APG_SECRET_KEY": A_SECRET_KEY,
     "APG_ENCRYPTION_KEY": A_FERNET_KEY,
+    "APG_OPS_TOKEN": secrets.token_urlsafe(32),
     "DATABASE_URL": "postgresql://apg@db/apg",
     "MPESA_CALLBACK_BASE_URL": "https://pay.example.com",
     "APG_DEFAULT_TENANT_ENABLED": "false",
@@ -105,6 +106,26 @@ def test_the_suggested_command_makes_a_secret_key_production_accepts(tmp_path: P
 @pytest.mark.parametrize("secret_key", ["", "test-secret", "changeme"])
 def test_development_accepts_any_secret_key(tmp_path: Path, secret_key: str) -> None:
     assert problems_for({"APG_SECRET_KEY": secret_key}, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("ops_token", "reason"),
+    [("", "required in production"), ("short-ops-token", "shorter than 24 characters")],
+)
+def test_production_refuses_a_missing_or_short_ops_token(
+    tmp_path: Path, ops_token: str, reason: str
+) -> None:
+    [problem] = problems_for({**PRODUCTION, "APG_OPS_TOKEN": ops_token}, tmp_path)
+    assert problem.startswith(f"security.ops_token (APG_OPS_TOKEN): {reason}")
+    assert problem.endswith(f"; make one with: {OPS_TOKEN_COMMAND}")
+    assert not ops_token or ops_token not in problem  # a secret is never printed
+
+
+def test_the_suggested_command_makes_an_ops_token_production_accepts(tmp_path: Path) -> None:
+    program, *args = shlex.split(OPS_TOKEN_COMMAND)
+    assert program == "python"
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    assert problems_for({**PRODUCTION, "APG_OPS_TOKEN": result.stdout.strip()}, tmp_path) == []
 
 
 def test_production_refuses_the_public_development_encryption_key(tmp_path: Path) -> None:
@@ -209,6 +230,7 @@ def test_every_problem_is_printed_on_its_own_line_without_a_traceback(
         "performance.read_timeout",
         "security.encryption_key (APG_ENCRYPTION_KEY)",
         "security.secret_key (APG_SECRET_KEY)",
+        "security.ops_token (APG_OPS_TOKEN)",
         "app.database_url (DATABASE_URL)",
         "callbacks.public_base_url (MPESA_CALLBACK_BASE_URL)",
         "default_tenant.name (APG_DEFAULT_TENANT_NAME)",
