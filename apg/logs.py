@@ -1,4 +1,5 @@
-"""One log format for the app, werkzeug and gunicorn, with no credentials in any line."""
+"""One log format for the app, werkzeug and gunicorn, with no credential and no full phone
+number in any line."""
 
 from __future__ import annotations
 
@@ -17,9 +18,23 @@ LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 # basic-auth user is an API key.
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s" req=%({x-request-id}o)s'
 
+REDACTED = "[redacted]"
+
 # Whatever sits in the token slot of /webhooks/daraja/<token>/<kind>: the token alone lets
 # anyone post callbacks as Safaricom for that tenant, so access logs must not keep it.
 _TOKEN_IN_PATH = re.compile(r"(/webhooks/daraja/)([^/?#\s\"]{4})[^/?#\s\"]+")
+
+# A Kenyan mobile number standing alone: 2547…/2541…, +2547…, 07…/01…. Digits, letters, "_"
+# or "+" on either side make it part of something else: a 14-digit timestamp, a receipt, an id.
+_PHONE = re.compile(r"(?<![\w+])(?:\+?254|0)[17]\d{8}(?!\w)")
+
+# Secrets by shape, wherever a message carries them: an Authorization value, an OAuth token
+# in a JSON body or a query string, a Fernet ciphertext (what the database keeps secrets as).
+_SECRETS = (
+    (re.compile(r"\b(Bearer|Basic)(\s+)[\w.~+/=-]{6,}", re.IGNORECASE), rf"\1\2{REDACTED}"),
+    (re.compile(r"(access_token[\"']?\s*[:=]\s*[\"']?)[^\"'\s,&;}]+"), rf"\1{REDACTED}"),
+    (re.compile(r"\bgAAAAA[\w-]+=*"), REDACTED),
+)
 
 # gunicorn atoms that hold credentials: u (the basic-auth user) and any header or environ
 # variable named like {authorization}i, {http_authorization}e, {cookie}i.
@@ -27,16 +42,21 @@ _CREDENTIAL_ATOM = re.compile(r"u|\{.*(authorization|cookie).*\}[ioe]")
 
 
 def configure_logging(level: str | int) -> None:
-    """Send the app's records to stderr in LOG_FORMAT at `level`; mask werkzeug's request lines.
+    """Send the app's records to stderr in LOG_FORMAT at `level`, masked by a PrivacyFilter;
+    mask werkzeug's request lines.
 
     Safe to call many times (create_app may run many times per process): like
     logging.basicConfig, it leaves a root logger that already has handlers as it is, so a host's
-    own logging setup (pytest, a gunicorn logconfig) wins.
+    own logging setup (pytest, a gunicorn logconfig) wins, and masking there is the host's.
     """
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, format=LOG_FORMAT)
+        for handler in root.handlers:  # a handler's filter sees every record it writes
+            install_privacy_filter(handler)
     # werkzeug's request lines (`flask run`, tests' live servers) carry the path, never the
     # basic-auth user.
-    install_token_filter(logging.getLogger("werkzeug"))
+    install_privacy_filter(logging.getLogger("werkzeug"))
 
 
 def mask_callback_tokens(text: str) -> str:
@@ -44,25 +64,58 @@ def mask_callback_tokens(text: str) -> str:
     return _TOKEN_IN_PATH.sub("\\1\\2…", text)
 
 
-class CallbackTokenFilter(logging.Filter):
-    """Masks callback tokens in a record's message and string arguments; drops nothing."""
+def mask_phone_numbers(text: str) -> str:
+    """Return text with every digit of each Kenyan mobile number but the last 3 as "*"
+    (`+254708374149` → `+*********149`); other digits (amounts, timestamps, ids) as they are."""
+    return _PHONE.sub(lambda m: re.sub(r"\d", "*", m[0][:-3]) + m[0][-3:], text)
+
+
+def mask_private(text: str) -> str:
+    """Return text with callback tokens, phone numbers and credential-shaped values masked."""
+    text = mask_phone_numbers(mask_callback_tokens(text))
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class PrivacyFilter(logging.Filter):
+    """Masks (mask_private) a record's whole message, traceback and stack; drops nothing.
+
+    The message is formatted here, so arguments of any type are covered; the record then
+    carries the masked text and no arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _masked(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_masked(arg) for arg in record.args)
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        record.msg, record.args = mask_private(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_private(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_private(record.stack_info)
         return True
 
 
-def install_token_filter(*loggers: logging.Logger) -> None:
-    """Give each logger one CallbackTokenFilter (create_app may run many times per process)."""
-    for logger in loggers:
-        if not any(isinstance(f, CallbackTokenFilter) for f in logger.filters):
-            logger.addFilter(CallbackTokenFilter())
+CallbackTokenFilter = PrivacyFilter  # its name when it masked callback tokens alone
+
+
+def install_privacy_filter(*filterers: logging.Logger | logging.Handler) -> None:
+    """Give each logger or handler one PrivacyFilter (create_app may run many times per
+    process). On a logger it sees the records logged there; on a handler, all it writes."""
+    for filterer in filterers:
+        if not any(isinstance(f, PrivacyFilter) for f in filterer.filters):
+            filterer.addFilter(PrivacyFilter())
+
+
+install_token_filter = install_privacy_filter  # its name when the filter masked tokens alone
 
 
 class MaskingGunicornLogger(GunicornLogger):
-    """gunicorn's logger writing LOG_FORMAT, with callback tokens masked and credentials dropped.
+    """gunicorn's logger writing LOG_FORMAT, its error and access lines masked by a
+    PrivacyFilter and credentials dropped.
 
     Whatever access_log_format is given, the basic-auth user and Authorization/Cookie headers
     log as "-". Enabled by gunicorn.conf.py: `logger_class = "apg.logs.MaskingGunicornLogger"`.
@@ -73,11 +126,12 @@ class MaskingGunicornLogger(GunicornLogger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        install_token_filter(self.error_log)  # e.g. "Error handling request <uri>"
+        # e.g. "Error handling request <uri>"; access lines whose query string holds a phone
+        install_privacy_filter(self.error_log, self.access_log)
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         # r (request line), U (path), {raw_uri}e, {path_info}e, headers: every one may hold a
-        # callback token.
+        # callback token or a phone number.
         atoms = super().atoms(resp, req, environ, request_time)
         return {
             key: "-" if _CREDENTIAL_ATOM.fullmatch(key) else _masked(value)
@@ -86,4 +140,4 @@ class MaskingGunicornLogger(GunicornLogger):
 
 
 def _masked(value: Any) -> Any:
-    return mask_callback_tokens(value) if isinstance(value, str) else value
+    return mask_private(value) if isinstance(value, str) else value
