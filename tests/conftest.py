@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import flask_migrate
 import pytest
+import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import MetaData, text
@@ -21,6 +23,21 @@ from tests.support.clock import ShiftableClock
 from tests.support.factories import SESSIONS, EmulatorControl, Merchant, make_tenant
 from tests.support.openapi import CHECKED, CheckedClient
 from tests.support.servers import LiveServer
+
+# Every requests.Session made while tests run (by tests, factories, or the processors and
+# clients they build), closed after each test: an idle pooled socket left to the garbage
+# collector raises a ResourceWarning in whichever later test the collector runs, and this suite
+# treats warnings as errors. A closed session still works; it just opens new connections.
+OPENED_SESSIONS: list[requests.Session] = []
+_session_init = requests.Session.__init__
+
+
+def _remembered_session_init(self: requests.Session, *args: Any, **kwargs: Any) -> None:
+    _session_init(self, *args, **kwargs)
+    OPENED_SESSIONS.append(self)
+
+
+requests.Session.__init__ = _remembered_session_init  # type: ignore[method-assign]
 
 
 def pytest_report_header() -> str:
@@ -95,6 +112,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     while SESSIONS:  # the merchants' HTTP sessions this test opened
         SESSIONS.pop().close()
+    while OPENED_SESSIONS:  # and every other one, made directly or by the code under test
+        OPENED_SESSIONS.pop().close()
     if "app" not in request.fixturenames:
         return
     app: Flask = request.getfixturevalue("app")
