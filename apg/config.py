@@ -207,6 +207,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             return None
         raise ConfigError(f"{key}: must be set")
     base = next(a for a in hint.__args__ if a is not type(None)) if optional else hint
+    if typing.get_origin(base) is tuple:  # tuple[str, ...]: a YAML list or "a, b" from env
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list | tuple) and all(isinstance(i, str | int) for i in items):
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
     if base is bool:
         if isinstance(value, bool):
             return value

@@ -10,6 +10,7 @@ import apg.payments.models
 import apg.processors.mpesa.accounts
 import apg.processors.mpesa.c2b_registrations
 import apg.processors.mpesa.tokens.database
+import apg.security.events
 import apg.tenants.models
 import apg.webhooks.models
 from apg.config import PROJECT_ROOT, exit_on_config_error, load_database_url, sqlalchemy_url
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     apg.processors.mpesa.accounts,
     apg.processors.mpesa.c2b_registrations,
     apg.processors.mpesa.tokens.database,
+    apg.security.events,
     apg.tenants.models,
     apg.webhooks.models,
 )

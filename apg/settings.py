@@ -49,6 +49,26 @@ class CallbackSettings:
     public_base_url: str = "http://127.0.0.1:5000"
 
 
+# Safaricom's callback egress addresses: the 14-address union of the published lists
+# (API.md §15.5; .212.128 and .212.132 are missing from the 12-address list).
+SAFARICOM_CALLBACK_IPS = (
+    "196.201.214.200",
+    "196.201.214.206",
+    "196.201.214.207",
+    "196.201.214.208",
+    "196.201.213.114",
+    "196.201.213.44",
+    "196.201.212.69",
+    "196.201.212.74",
+    "196.201.212.127",
+    "196.201.212.128",
+    "196.201.212.129",
+    "196.201.212.132",
+    "196.201.212.136",
+    "196.201.212.138",
+)
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     # Secrets stay out of repr(). encryption_key: Fernet keys, comma-separated, newest first.
@@ -56,6 +76,18 @@ class SecuritySettings:
     encryption_key: str | None = field(default=None, repr=False)
     trusted_proxy_hops: int = 0  # X-Forwarded-For hops trusted for callback source IPs
     ops_token: str | None = field(default=None, repr=False)  # Bearer token for /stats
+    # Safaricom's published callback source addresses (API.md §15.5), IPs or CIDR networks.
+    callback_allowlist: tuple[str, ...] = SAFARICOM_CALLBACK_IPS
+    # Callbacks from outside the allowlist are refused (403): None = in production only.
+    enforce_callback_allowlist: bool | None = None
+    # Rate limits ("<n>/<second|minute|hour>"; empty = none): per API key on the merchant API,
+    # per source IP on callbacks from outside the allowlist (never on allowlisted ones).
+    api_rate_limit: str = "1200/minute"
+    callback_rate_limit: str = "100/minute"
+    # A rotated callback URL token keeps working this long (open operations' callbacks).
+    callback_token_grace_hours: int = 72
+    # A successful STK callback completes the payment only once STK Query agrees.
+    confirm_callbacks_by_query: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""GET /health (liveness: the database, and each processor's view of its upstream; open) and
-GET /stats (what needs an operator's eye: unknown and review payments, conflicts, callbacks;
-behind the ops token, APG_OPS_TOKEN)."""
+"""GET /health (liveness: the database, and each processor's view of its upstream; open),
+GET /stats (what needs an operator's eye: unknown and review payments, conflicts, callbacks)
+and GET /ops/security-events (the security event log); all but /health behind the ops token
+(APG_OPS_TOKEN)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from sqlalchemy import func, select, text
 
-from apg.errors import OpsAuthenticationError
+from apg.errors import InvalidRequestError, OpsAuthenticationError
 from apg.extensions import db
 from apg.payments.models import PaymentTransaction
+from apg.security import events as security_events
 from apg.services import services
 from apg.webhooks.models import InboundCallback
 
@@ -41,6 +43,13 @@ def require_ops_token() -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         given.strip().encode(), expected.encode()
     ):
+        security_events.record(
+            security_events.SecurityEventKind.OPS_AUTH_FAILED,
+            services().clock.now(),
+            source_ip=request.remote_addr,
+            path=request.path,
+            reason="missing" if not given.strip() else "wrong token",
+        )
         raise OpsAuthenticationError()
 
 
@@ -85,3 +94,42 @@ def _database() -> str:
     except Exception as exc:  # reported, not raised: this is the health endpoint
         db.session.rollback()
         return f"error: {type(exc).__name__}"
+
+
+@blp.route("/ops/security-events", methods=["GET"])
+def security_event_log() -> dict[str, Any]:
+    """Newest first. Filters: kind, tenant_id, limit (1-200, default 50), before (an id:
+    the next page of older events)."""
+    known = {"kind", "tenant_id", "limit", "before"}
+    for name in request.args:
+        if name not in known:
+            raise InvalidRequestError(
+                f"Unknown query parameter {name[:40]!r}; this endpoint accepts:"
+                f" {', '.join(sorted(known))}.",
+                param=name[:40],
+            )
+    kind = request.args.get("kind")
+    if kind is not None and kind not in security_events.KINDS:
+        raise InvalidRequestError(
+            f"kind must be one of {', '.join(security_events.KINDS)}.", param="kind"
+        )
+    limit = _int_arg("limit", 50, 1, 200)
+    before = _int_arg("before", 0, 1, 2**62) or None
+    found = security_events.recent(
+        kind=kind, tenant_id=request.args.get("tenant_id"), before_id=before, limit=limit
+    )
+    return {
+        "data": [event.as_dict() for event in found],
+        "next_before": found[-1].id if len(found) == limit else None,
+    }
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidRequestError(
+            f"{name} must be a whole number from {low} to {high}.", param=name
+        )
+    return int(raw)

@@ -19,6 +19,14 @@ class Tenant(db.Model):  # type: ignore[name-defined]
     # Unguessable path token that routes Daraja callbacks to this tenant. Hex, so it can never
     # contain a word Daraja forbids in callback URLs (exe, cmd, sql, ...).
     callback_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # After a rotation the old token keeps routing callbacks until previous_callback_token_until
+    # (operations opened before it were given the old URL, and C2B URLs re-register).
+    previous_callback_token: Mapped[str | None] = mapped_column(
+        String(64), unique=True, nullable=True
+    )
+    previous_callback_token_until: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -36,6 +44,8 @@ class ApiKey(db.Model):  # type: ignore[name-defined]
     # When the key stops working: in the past, revoked; in the future, a rotated key's grace
     # period; None, active.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the key last authenticated a request, to the minute (written at most once a minute).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def works_at(self, now: datetime) -> bool:
         return self.revoked_at is None or self.revoked_at > now

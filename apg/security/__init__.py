@@ -1,0 +1,1 @@
+"""Security: the event log, callback sources and rate limits."""
