@@ -109,7 +109,8 @@ def test_0004_renames_duplicate_tenant_names_oldest_first(tmp_path: Path) -> Non
         with db.engine.begin() as conn, pytest.raises(IntegrityError):
             conn.execute(
                 text(
-                    f"INSERT INTO tenants (id, name, callback_token, created_at) VALUES ('ten_g', 'Solo', 'g', {T0})"
+                    "INSERT INTO tenants (id, name, callback_token, created_at)"
+                    f" VALUES ('ten_g', 'Solo', 'g', {T0})"
                 )
             )
         db.session.remove()
