@@ -42,7 +42,7 @@ def create_app(
     errors.init_app(app)
     security_headers.init_app(app, production=settings.is_production)
     _register_request_id(app)
-    _register_blueprints(app)
+    _register_blueprints(app, settings)
     return app
 
 
@@ -63,6 +63,7 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
 
 
 def _services(settings: Settings, clock: Clock, engine: Any) -> Services:
+    from apg.security.sources import CallbackSources
     from apg.tenants.service import callback_token_for
     from apg.webhooks.service import Inbox
     from apg.webhooks.urls import callback_url
@@ -81,7 +82,8 @@ def _services(settings: Settings, clock: Clock, engine: Any) -> Services:
         )
     )
     payments = Payments(settings.payments, clock, registry)
-    inbox = Inbox(clock, registry, payments.events)
+    sources = CallbackSources.from_settings(settings.security, settings.is_production)
+    inbox = Inbox(clock, registry, payments.events, sources)
     payments.refs_listeners.append(inbox.apply_waiting)
     return Services(settings, clock, box, registry, payments, inbox)
 
@@ -97,12 +99,16 @@ def _register_request_id(app: Flask) -> None:
         return response
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: Flask, settings: Settings) -> None:
     from apg import api, cli
+    from apg.api.blueprint import Blueprint as ApiBlueprint
     from apg.ops.routes import blp as ops_blp
+    from apg.security import limits
     from apg.webhooks.routes import blp as webhooks_blp
 
     api.init_app(app)
     app.register_blueprint(webhooks_blp)
     app.register_blueprint(ops_blp)
+    merchant_api = [bp for bp in app.blueprints.values() if isinstance(bp, ApiBlueprint)]
+    limits.init_app(app, settings, merchant_api, webhooks_blp)
     cli.init_app(app)

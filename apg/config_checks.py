@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from apg.crypto import KEYGEN_COMMAND, SecretBox
 from apg.processors.mpesa.mapping import forbidden_callback_word
+from apg.security.sources import networks
 from apg.settings import DefaultTenantSettings, Settings
 from daraja_emulator.defaults import DEFAULTS as EMULATOR_DEFAULTS
 
@@ -64,6 +65,7 @@ def problems(s: Settings) -> Iterator[str]:
     if not 0 < s.payments.min_amount <= s.payments.max_amount:
         yield "payments.min_amount: must be positive and <= payments.max_amount"
     yield from _positive_problems(s)
+    yield from _security_problems(s)
     yield from _encryption_key_problems(s.security.encryption_key, s.is_production)
     if s.is_production:
         yield from _production_problems(s)
@@ -77,6 +79,24 @@ def _positive_problems(s: Settings) -> Iterator[str]:
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if number and (value < 0 if may_be_zero else value <= 0):
                 yield f"{section}.{name}: must be positive"
+
+
+def _security_problems(s: Settings) -> Iterator[str]:
+    from limits import parse  # Flask-Limiter's own parser: what it accepts, we accept
+
+    try:
+        networks(s.security.callback_allowlist)
+    except ValueError as exc:
+        yield f"security.callback_allowlist: {exc}"
+    for name in ("api_rate_limit", "callback_rate_limit"):
+        value = getattr(s.security, name)
+        try:
+            if value:
+                parse(value)
+        except ValueError:
+            yield f"security.{name}: {value!r} is not a rate such as 100/minute (empty: no limit)"
+    if s.security.callback_token_grace_hours < 0:
+        yield "security.callback_token_grace_hours: must not be negative"
 
 
 def _url_problems(s: Settings) -> Iterator[str]:

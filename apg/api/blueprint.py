@@ -123,10 +123,11 @@ class Blueprint(flask_smorest.Blueprint):
         return super().alt_response(status_code, headers=headers, **kwargs)
 
     def errors(self, *statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Document the error responses a route can give (always 400, 401 and 500)."""
+        """Document the error responses a route can give (always 400, 401, 429 (the API key's
+        rate limit) and 500)."""
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            for status in sorted({400, 401, 500, *statuses}, reverse=True):
+            for status in sorted({400, 401, 429, 500, *statuses}, reverse=True):
                 view = self.alt_response(
                     status,
                     schema=ErrorSchema,

@@ -47,7 +47,10 @@ ERROR_DESCRIPTIONS = {
     409: "A request with this Idempotency-Key is still in flight",
     422: "Idempotency-Key reused with a different request",
     424: "M-Pesa refused the request; the failed payment is included",
-    429: "M-Pesa's rate limit refused it: nothing happened; retry after Retry-After seconds",
+    429: (
+        "Too many requests: this API key's rate limit (too_many_requests), or M-Pesa's"
+        " (rate_limited); nothing happened; retry after Retry-After seconds"
+    ),
     502: "Outcome unknown (the payment is `unknown` and included), or M-Pesa refused a query",
     415: "The body is not declared JSON: send Content-Type: application/json",
     500: "A fault of ours: quote the request_id to support",

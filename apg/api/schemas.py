@@ -267,6 +267,7 @@ class ErrorBodySchema(ma.Schema):
                 "payment_error",
                 "upstream_error",
                 "configuration_error",
+                "rate_limit_error",
                 "api_error",
             ]
         },

@@ -145,16 +145,6 @@ def update_credentials(account_id: str, initiator_name: str | None, **_: Any) ->
     click.echo(json.dumps({"account_id": account_id, "updated": sorted(changes.given())}))
 
 
-@cli.command("reencrypt-secrets")
-def reencrypt_secrets() -> None:
-    """Re-encrypt every stored Daraja secret under the first key in APG_ENCRYPTION_KEY, so the
-    older keys can then be removed; prints {"accounts", "secrets"}. Safe to run twice."""
-    try:
-        click.echo(json.dumps(onboarding.reencrypt_secrets(services())))
-    except ValueError as exc:  # a secret no configured key can decrypt
-        raise click.ClickException(str(exc)) from exc
-
-
 @cli.command("rename-tenant")
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--name", required=True, help="Unique among tenants")

@@ -17,6 +17,9 @@ class CallbackOutcome:
     UNMATCHED = "unmatched"
     MALFORMED = "malformed"  # not a callback of that kind
     UNKNOWN_TENANT = "unknown_tenant"  # the path token matches no tenant
+    # Kept whole and replayable by ops (replay-callback), but not applied:
+    RETIRED_TOKEN = "retired_token"  # a rotated-out URL token past its grace period
+    SOURCE_REFUSED = "source_refused"  # from outside security.callback_allowlist
     TOO_LARGE = "too_large"  # over the size limit; only its head is kept
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 
@@ -16,7 +16,11 @@ from apg.payments.events import EventApplier, Verdict
 from apg.payments.models import PaymentTransaction, ProcessorReference
 from apg.payments.ports import CallbackRejected
 from apg.payments.registry import ProcessorRegistry
-from apg.tenants.service import tenant_by_callback_token
+from apg.security import events as security_events
+from apg.security.events import SecurityEventKind
+from apg.security.sources import CallbackSources
+from apg.tenants import callback_tokens
+from apg.tenants.callback_tokens import Lookup
 from apg.webhooks.models import CallbackOutcome, InboundCallback
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,11 @@ STALE_RECEIVED = timedelta(minutes=2)
 class PayloadTooLargeError(APGError):
     status, type, code = 413, "invalid_request_error", "request_entity_too_large"
     message = "The callback body is larger than the gateway accepts."
+
+
+class CallbackSourceRefusedError(APGError):
+    status, type, code = 403, "invalid_request_error", "source_not_allowed"
+    message = "Callbacks are accepted only from M-Pesa's published addresses."
 
 
 @dataclass(frozen=True)
@@ -48,35 +57,73 @@ class Delivery:
 
 
 # Callbacks whose body was cut to its head (or that no tenant owns): never re-processed.
+# (A retired token's or a refused source's callback is kept whole: ops may replay it.)
 NOT_KEPT_WHOLE = (CallbackOutcome.UNKNOWN_TENANT, CallbackOutcome.TOO_LARGE)
 
 
 class Inbox:
-    def __init__(self, clock: Clock, registry: ProcessorRegistry, events: EventApplier) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        registry: ProcessorRegistry,
+        events: EventApplier,
+        sources: CallbackSources,
+    ) -> None:
         self.clock = clock
         self.registry = registry
         self.events = events
+        self.sources = sources
 
     def receive(self, delivery: Delivery) -> dict[str, Any]:
-        """Store, then process. Returns the processor's acknowledgement; raises 404/400/413."""
+        """Store, then check and process. Returns the processor's acknowledgement; raises
+        404 (unknown or retired URL, unknown kind), 403 (source refused), 400, 413."""
         processor = self.registry.get(delivery.processor)
-        tenant = tenant_by_callback_token(delivery.token)
-        row = self._store(delivery, tenant.id if tenant else None)
+        lookup = callback_tokens.find(delivery.token, self.clock.now())
+        tenant_id = lookup.match.tenant.id if lookup.match else lookup.retired_tenant_id
+        row = self._store(delivery, tenant_id)
         if delivery.too_large:
             self._finish(row, CallbackOutcome.TOO_LARGE, error=f"{delivery.size} bytes")
             raise PayloadTooLargeError()
-        if tenant is None:
-            self._finish(row, CallbackOutcome.UNKNOWN_TENANT, error="no tenant for this URL token")
-            raise NotFoundError("Unknown callback URL.")
+        if lookup.match is None:
+            self._refuse(row, delivery, lookup)
+        if self.sources.refuses(delivery.source_ip):
+            self._finish(row, CallbackOutcome.SOURCE_REFUSED, error="source not allowlisted")
+            self._security_event(SecurityEventKind.CALLBACK_SOURCE_REFUSED, row, delivery)
+            raise CallbackSourceRefusedError()
         if delivery.kind not in processor.callback_kinds:
             self._finish(row, CallbackOutcome.MALFORMED, error="unknown callback kind")
             raise NotFoundError("Unknown callback kind.")
         verdict = self.process(row)
         if verdict == CallbackOutcome.MALFORMED:
+            self._security_event(SecurityEventKind.CALLBACK_MALFORMED, row, delivery)
             raise InvalidRequestError(
                 f"Not a {row.kind} callback: {row.error}", code="malformed_callback"
             )
+        if verdict == Verdict.REVIEW:
+            self._security_event(SecurityEventKind.CALLBACK_MISMATCH, row, delivery)
         return processor.answer(row.kind, verdict)
+
+    def _refuse(self, row: InboundCallback, delivery: Delivery, lookup: Lookup) -> NoReturn:
+        """A token no tenant has (now): 404, exactly as for any unknown URL."""
+        if lookup.retired_tenant_id:
+            self._finish(row, CallbackOutcome.RETIRED_TOKEN, error="URL token rotated out")
+            self._security_event(SecurityEventKind.CALLBACK_RETIRED_TOKEN, row, delivery)
+        else:
+            self._finish(row, CallbackOutcome.UNKNOWN_TENANT, error="no tenant for this URL token")
+            self._security_event(SecurityEventKind.CALLBACK_UNKNOWN_TOKEN, row, delivery)
+        raise NotFoundError("Unknown callback URL.")
+
+    def _security_event(self, kind: str, row: InboundCallback, delivery: Delivery) -> None:
+        security_events.record(
+            kind,
+            self.clock.now(),
+            tenant_id=row.tenant_id,
+            source_ip=delivery.source_ip,
+            path=f"/webhooks/{delivery.processor}/…/{delivery.kind}"[:200],  # never the token
+            callback_id=row.id,
+            callback_kind=delivery.kind[:32],
+            reason=row.error,
+        )
 
     def process(self, row: InboundCallback) -> str:
         """Parse a stored callback and apply it, all in one transaction; returns the verdict."""

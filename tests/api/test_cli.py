@@ -472,7 +472,7 @@ def test_reencrypt_secrets_moves_every_secret_to_the_newest_key(
     old_key = services.settings.security.encryption_key
     new_key = Fernet.generate_key().decode()
     monkeypatch.setattr(services, "secrets", SecretBox(f"{new_key},{old_key}"))
-    result = invoke(app, "reencrypt-secrets")
+    result = invoke(app, "rotate-encryption-key")
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert json.loads(result.stdout) == {"accounts": 1, "secrets": 3}
     monkeypatch.setattr(services, "secrets", SecretBox(new_key))  # the old key is gone

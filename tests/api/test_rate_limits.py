@@ -1,0 +1,114 @@
+"""Rate limits: per API key on the merchant API; per source address on callbacks from outside
+the allowlist, never on Safaricom's. A refusal is 429 with Retry-After and the error object,
+and the first hit of each window is a security event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from apg import create_app
+from apg.extensions import db
+from apg.security.events import SecurityEvent
+from apg.settings import SAFARICOM_CALLBACK_IPS
+from apg.tenants.models import Tenant
+from tests.support.clock import ShiftableClock
+from tests.support.factories import make_tenant
+from tests.support.openapi import CheckedClient
+
+STRANGER = "203.0.113.9"
+
+
+@pytest.fixture
+def limited(app: Flask, clock: ShiftableClock) -> Iterator[Flask]:
+    """A second app on the same database with small limits (its own counters)."""
+    settings = app.extensions["apg"].settings
+    other = create_app(
+        {
+            "app.database_url": settings.app.database_url,
+            "environments.emulator": settings.environments.emulator,
+            "callbacks.public_base_url": settings.callbacks.public_base_url,
+            "security.encryption_key": settings.security.encryption_key,
+            "security.secret_key": "test-secret",
+            "monitoring.log_level": "WARNING",
+            "security.api_rate_limit": "3/minute",
+            "security.callback_rate_limit": "2/minute",
+        },
+        clock=clock,
+    )
+    other.config["TESTING"] = True
+    other.test_client_class = CheckedClient
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+def events(app: Flask) -> list[SecurityEvent]:
+    with app.app_context():
+        return list(db.session.execute(select(SecurityEvent).order_by(SecurityEvent.id)).scalars())
+
+
+def list_payments(client: FlaskClient, key: str) -> Any:
+    return client.get("/api/v1/payments", headers={"Authorization": f"Bearer {key}"})
+
+
+def test_the_api_limit_is_per_key_and_answers_429_with_retry_after(limited: Flask) -> None:
+    _, key_a = make_tenant(limited, "Tenant A")
+    _, key_b = make_tenant(limited, "Tenant B")
+    client = limited.test_client()
+    assert [list_payments(client, key_a).status_code for _ in range(3)] == [200, 200, 200]
+
+    refused = list_payments(client, key_a)
+
+    assert refused.status_code == 429
+    error = refused.json["error"]
+    assert (error["type"], error["code"]) == ("rate_limit_error", "too_many_requests")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert error["retry_after_seconds"] == int(refused.headers["Retry-After"])
+    assert list_payments(client, key_b).status_code == 200  # B has its own allowance
+    assert list_payments(client, key_a).status_code == 429  # one event per window, below
+    [event] = events(limited)
+    assert (event.kind, event.source_ip) == ("rate_limited", "127.0.0.1")
+    assert key_a[:13] in event.detail and key_a not in event.detail
+
+
+def test_an_empty_limit_turns_it_off(app: Flask, api_headers: dict[str, str]) -> None:
+    """The shared test app keeps the default (1200/minute); this only shows the default holds."""
+    client = app.test_client()
+    assert all(
+        client.get("/api/v1/payments", headers=api_headers).status_code == 200 for _ in range(20)
+    )
+
+
+def callback(client: FlaskClient, token: str, source: str) -> int:
+    body = {"Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_none", "ResultCode": 1032}}}
+    response = client.post(
+        f"/webhooks/daraja/{token}/stk", json=body, environ_base={"REMOTE_ADDR": source}
+    )
+    return response.status_code
+
+
+def token_of(app: Flask, tenant_id: str) -> str:
+    with app.app_context():
+        return str(db.session.get(Tenant, tenant_id).callback_token)
+
+
+def test_callbacks_from_outside_the_allowlist_are_limited_per_address(limited: Flask) -> None:
+    tenant_id, _ = make_tenant(limited, "Tenant A")
+    token, client = token_of(limited, tenant_id), limited.test_client()
+    assert [callback(client, token, STRANGER) for _ in range(3)] == [200, 200, 429]
+    assert callback(client, token, "203.0.113.10") == 200  # another address, its own allowance
+    assert [e.kind for e in events(limited)] == ["rate_limited"]
+
+
+def test_safaricom_and_the_development_emulator_are_never_throttled(limited: Flask) -> None:
+    tenant_id, _ = make_tenant(limited, "Tenant A")
+    token, client = token_of(limited, tenant_id), limited.test_client()
+    for source in (SAFARICOM_CALLBACK_IPS[0], SAFARICOM_CALLBACK_IPS[-1], "127.0.0.1"):
+        assert {callback(client, token, source) for _ in range(10)} == {200}
+    assert events(limited) == []
