@@ -4,22 +4,25 @@ registered again at Daraja (or, where Daraja refuses, the portal change spelled 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from apg.extensions import db
 from apg.processors.mpesa.c2b_registrations import C2BRegistration
-from tests.api.test_c2b_api import (  # noqa: F401 (fixtures)
-    RecordingDaraja,
-    callback_base,
-    daraja,
-    recording_daraja,
-    tenant_on,
-)
+from tests.api.test_c2b_api import RecordingDaraja, callback_base, tenant_on
 from tests.support.servers import LiveServer
+
+
+@pytest.fixture(scope="module")
+def daraja() -> Iterator[RecordingDaraja]:
+    fake = RecordingDaraja()
+    yield fake
+    fake.server.stop()
 
 
 def rotate(app: Flask, tenant_id: str) -> dict[str, Any]:
