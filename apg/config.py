@@ -16,6 +16,7 @@ import yaml
 
 from apg import config_checks
 from apg.config_checks import DEV_SECRET_KEY
+from apg.config_seed import seed_settings
 from apg.crypto import DEV_ENCRYPTION_KEY
 from apg.settings import AppSettings, Settings
 
@@ -33,6 +34,10 @@ ENV_VARS = {
     "APG_OPS_TOKEN": "security.ops_token",
     "APG_LOG_LEVEL": "monitoring.log_level",
     "APG_TRUSTED_PROXY_HOPS": "security.trusted_proxy_hops",
+    "APG_CALLBACK_ALLOWLIST": "security.callback_allowlist",  # comma-separated
+    "APG_ENFORCE_CALLBACK_ALLOWLIST": "security.enforce_callback_allowlist",
+    "APG_API_RATE_LIMIT": "security.api_rate_limit",
+    "APG_CALLBACK_RATE_LIMIT": "security.callback_rate_limit",  # wins over MAX_CALLBACK_RATE
     "APG_DEFAULT_TENANT_ENABLED": "default_tenant.enabled",
     "APG_DEFAULT_TENANT_NAME": "default_tenant.name",
     "MPESA_ENVIRONMENT": "default_tenant.environment",
@@ -120,6 +125,7 @@ def _layers(
     source = path or (Path(named) if named else DEFAULT_CONFIG_PATH)
     tree: dict[str, Any] = {}
     _merge(tree, _read_yaml(source, bool(named), problems))
+    _merge(tree, _nest(seed_settings(environ, problems)))  # the seed's names, then APG's
     for var, key in ENV_VARS.items():
         if environ.get(var):
             _merge(tree, _nest({key: environ[var]}))
