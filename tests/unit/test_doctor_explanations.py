@@ -10,7 +10,7 @@ import click
 import pytest
 
 from apg.cli import doctor as doctor_cli
-from apg.cli import keys, merchants, mpesa, payments
+from apg.cli import keys, merchants, mpesa, payments, security
 from apg.processors.mpesa.accounts import MpesaAccount
 from apg.processors.mpesa.doctor import (
     Inquiry,
@@ -24,7 +24,7 @@ from apg.processors.mpesa.doctor_explanations import EXPLANATIONS, UNEXPLAINED, 
 
 COMMANDS = {
     name: command
-    for module in (merchants, keys, payments, mpesa, doctor_cli)
+    for module in (merchants, keys, payments, mpesa, security, doctor_cli)
     for name, command in module.cli.commands.items()
 }
 NAMED_COMMAND = re.compile(r"flask --app wsgi apg ([a-z-]+)((?: --[a-z-]+(?: \S+)?)*)")

@@ -86,7 +86,7 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
         "The account's stored secrets cannot be decrypted ({reason}): APG_ENCRYPTION_KEY no"
         " longer holds the key they were stored under.",
         "put the old key back in APG_ENCRYPTION_KEY (newest first), then run"
-        f" {CLI} reencrypt-secrets; or store them again: {UPDATE} --consumer-key"
+        f" {CLI} rotate-encryption-key; or store them again: {UPDATE} --consumer-key"
         " --consumer-secret (and --passkey, --initiator-password if it has them)",
     ),
     # --- tokens refused by a product (API.md §13, §18.6) ----------------------------------
