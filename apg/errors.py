@@ -78,6 +78,13 @@ class UnsupportedMediaTypeError(InvalidRequestError):
     message = "Send the request body as a JSON object with Content-Type: application/json."
 
 
+class KeyModeMismatchError(InvalidRequestError):
+    """A test key on a live thing (a production account, a live key) or the reverse: 403,
+    refused before it had any effect (so an Idempotency-Key stays free)."""
+
+    status, code = 403, "key_mode_mismatch"
+
+
 class AuthenticationError(APGError):
     status, type, code = 401, "authentication_error", "invalid_api_key"
     message = "A valid API key is required: Authorization: Bearer <key>."

@@ -14,6 +14,7 @@ import marshmallow as ma
 from flask import Request, Response, current_app, g, request
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from apg.api.auth import authenticate_request, refuse_key_mode
 from apg.api.docs import (
     ERROR_DESCRIPTIONS,
     IDEMPOTENCY_PARAMETER,
@@ -24,14 +25,13 @@ from apg.api.docs import (
 from apg.api.schemas import ErrorSchema
 from apg.errors import (
     APGError,
-    AuthenticationError,
     InvalidRequestError,
+    KeyModeMismatchError,
     UnsupportedMediaTypeError,
     error_response,
 )
 from apg.idempotency import service as idempotency
 from apg.services import services
-from apg.tenants.service import authenticate
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # (tenant_id, key, claimed since) -> (JSON body, status) of what a request that died with
@@ -95,15 +95,16 @@ def _invalid_json(why: str) -> InvalidRequestError:
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Every route requires `Authorization: Bearer <api key>` (sets g.tenant), rejects query
+    """Every route requires `Authorization: Bearer <api key>` (api/auth.py), rejects query
     parameters it does not know, and is documented with an operationId and X-Request-ID."""
 
     ARGUMENTS_PARSER = ArgumentsParser()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.before_request(_authenticate)
+        self.before_request(authenticate_request)
         self.before_request(_reject_unknown_query_parameters)
+        self.register_error_handler(KeyModeMismatchError, refuse_key_mode)  # a security event
 
     def route(self, rule: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
         """As flask-smorest's, plus operationId = the view's name (generated clients use it)."""
@@ -248,20 +249,3 @@ def _replay(body: str, status: int) -> Response:
     replay = Response(body, status=status, mimetype="application/json")
     replay.headers["Idempotent-Replayed"] = "true"
     return replay
-
-
-def _authenticate() -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, api_key = header.partition(" ")
-    if scheme.lower() == "basic":  # the credentials are neither checked nor echoed
-        raise AuthenticationError(
-            "HTTP Basic auth is not accepted (curl -u sends the key as a username):"
-            " send Authorization: Bearer <key>.",
-            code="basic_auth_not_supported",
-        )
-    if scheme.lower() != "bearer" or not api_key.strip():
-        raise AuthenticationError()
-    tenant = authenticate(api_key.strip(), services().clock.now())  # grace periods: app clock
-    if tenant is None:
-        raise AuthenticationError("Invalid API key.")
-    g.tenant, g.api_key = tenant, api_key.strip()

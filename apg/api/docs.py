@@ -43,6 +43,8 @@ RETRY_AFTER_HEADER = {  # errors that say when to try again; replays keep retry_
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: `param` names the field or query parameter, `message` how to fix it",
     401: "Missing or invalid API key",
+    403: "key_mode_mismatch: test keys use only emulator and sandbox accounts (and test keys),"
+    " live keys only production accounts (and live keys)",
     404: "Not found (or owned by another tenant)",
     409: "A request with this Idempotency-Key is still in flight",
     422: "Idempotency-Key reused with a different request",

@@ -74,10 +74,11 @@ def _flush_named(name: str) -> None:
 
 def add_api_key(tenant_id: str, mode: str, now: datetime) -> str:
     """Add a key (the caller commits); the key itself is returned once and stored hashed."""
-    return _new_key(tenant_id, mode, now)[1]
+    return new_api_key(tenant_id, mode, now)[1]
 
 
-def _new_key(tenant_id: str, mode: str, now: datetime) -> tuple[ApiKey, str]:
+def new_api_key(tenant_id: str, mode: str, now: datetime) -> tuple[ApiKey, str]:
+    """add_api_key, with the new row too."""
     if mode not in KEY_MODES:
         raise ValueError(f"key mode must be one of {', '.join(KEY_MODES)}")
     api_key = f"apg_{mode}_{secrets.token_urlsafe(32)}"
@@ -114,7 +115,7 @@ def rotate_api_key(key_id: str, now: datetime, grace: timedelta = timedelta(0)) 
         raise ValueError(
             f"key {key_id} is already revoked or retiring (revoked_at {old.revoked_at.isoformat()})"
         )
-    new, api_key = _new_key(old.tenant_id, old.mode, now)
+    new, api_key = new_api_key(old.tenant_id, old.mode, now)
     old.revoked_at = now + grace
     return Rotation(old, new, api_key)
 
@@ -145,20 +146,26 @@ def key_by_secret(api_key: str) -> ApiKey | None:
 
 
 def authenticate(api_key: str, now: datetime | None = None) -> Tenant | None:
-    """The tenant owning a key that works at `now`, or None. Looks up by digest, never by
-    plaintext. A rotated key works until the end of its grace period.
+    """The tenant owning a key that works at `now`, or None (see authenticate_key).
 
     `now` defaults to the wall clock; callers holding the app's clock should pass it.
     """
-    now = now or Clock().now()
-    return db.session.execute(
-        select(Tenant)
-        .join(ApiKey, ApiKey.tenant_id == Tenant.id)
+    found = authenticate_key(api_key, now or Clock().now())
+    return found[1] if found else None
+
+
+def authenticate_key(api_key: str, now: datetime) -> tuple[ApiKey, Tenant] | None:
+    """A key that works at `now`, and its tenant; None for an unknown or retired key. Looks up
+    by digest, never by plaintext. A rotated key works until the end of its grace period."""
+    row = db.session.execute(
+        select(ApiKey, Tenant)
+        .join(Tenant, ApiKey.tenant_id == Tenant.id)
         .where(
             ApiKey.key_hash == digest(api_key),
             or_(ApiKey.revoked_at.is_(None), ApiKey.revoked_at > now),
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
+    return (row[0], row[1]) if row else None
 
 
 def get_tenant(tenant_id: str) -> Tenant | None:

@@ -256,7 +256,8 @@ def test_revoking_a_key_stops_it_and_revoking_again_changes_nothing(
 ) -> None:
     output = created(app, "--name", "Shop")
     [key] = list_keys(app, output["tenant_id"])
-    assert set(key) == {"id", "prefix", "mode", "created_at", "revoked_at", "active"}
+    shown = {"id", "prefix", "mode", "created_at", "last_used_at", "revoked_at", "active"}
+    assert set(key) == shown
     first = json.loads(run(app, "revoke-api-key", "--key", key["id"])[1])
     assert (first["id"], first["already_revoked"]) == (key["id"], False)
     assert client.get("/api/v1/payments", headers=bearer(output["api_key"])).status_code == 401

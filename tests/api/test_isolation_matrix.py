@@ -22,6 +22,7 @@ from apg.api.blueprint import Blueprint
 from apg.extensions import db
 from apg.payments.models import ProcessorReference
 from apg.processors.mpesa.accounts import stk_account_id
+from apg.tenants.service import api_keys_of
 from tests.support.factories import make_account, make_payment, make_tenant
 
 INITIATOR = {"initiator_name": "testapi", "initiator_password": "Safaricom999!*!"}
@@ -38,12 +39,15 @@ PARAMETERS = {
     "reversal_id": "reversal",
     "c2b_payment_id": "c2b_payment",
     "account_id": "paybill_account",
+    "key_id": "api_key_id",
 }
 
 # A valid body for each non-GET endpoint with a path parameter: flask-smorest parses the body
 # before the view looks the object up, so only a valid one lets the lookup decide.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "reversals.create_reversal"): {"reason": "Refund"},
+    ("POST", "api keys.rotate_api_key"): {},
+    ("POST", "api keys.revoke_api_key"): {},
 }
 
 # Lists (and other reads without an id) whose answer to B must show none of A's objects.
@@ -57,6 +61,7 @@ LISTS = {
     ("GET", "c2b.list_c2b_payments"),
     ("GET", "account.get_account"),
     ("GET", "c2b.get_c2b_validation_rules"),
+    ("GET", "api keys.list_api_keys"),
 }
 
 
@@ -121,6 +126,7 @@ NO_FOREIGN_INPUT = {
     ("POST", "payments.create_payment"),
     ("POST", "seed aliases.seed_checkout"),
     ("POST", "seed aliases.seed_initiate_mpesa"),
+    ("POST", "api keys.create_api_key"),  # of the calling key's tenant and mode, nothing else
 }
 
 
@@ -165,6 +171,8 @@ def make_victim(app: Flask) -> dict[str, str]:
         objects = {"tenant": tenant_id, "api_key": api_key, "b2c_account": b2c.id}
         objects["b2b_account"] = b2b.id
         objects["paybill_account"] = stk_account_id(tenant_id) or ""
+        [key] = api_keys_of(tenant_id)
+        objects["api_key_id"] = key.id
     paid = {"status": "completed", "receipt": "AAA1BBB2CC", "paid_amount": 10000}
     objects["checkout"] = "ws_CO_TENANT_A_000001"
     objects["payment"] = make_payment(
