@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from apg.errors import APGError, NotFoundError
+from apg.errors import APGError, KeyModeMismatchError, NotFoundError
 from apg.extensions import db
 from apg.payments import queries
 from apg.payments.models import PaymentTransaction
@@ -33,13 +33,16 @@ def diagnose(
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
     balance_inquiry: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    key_mode: str | None = None,
 ) -> list[AccountDiagnosis]:
     """Each of the tenant's M-Pesa accounts (or only `account_id`), checked step by step.
 
     An account with an initiator gets a new Account Balance inquiry (a real, harmless Daraja
     call) whose Result is awaited up to `wait_seconds`; `balance_inquiry` (with `account_id`)
-    judges an earlier one instead. Raises LookupError for an unknown tenant, NotFoundError for
-    an account or inquiry that is not the tenant's.
+    judges an earlier one instead. `key_mode`: the asking API key's (test | live), whose
+    accounts alone are diagnosed (None, the CLI: all). Raises LookupError for an unknown tenant,
+    NotFoundError for an account or inquiry that is not the tenant's, KeyModeMismatchError for
+    `account_id` of the other mode.
     """
     tenant = get_tenant(tenant_id)
     if tenant is None:
@@ -47,9 +50,16 @@ def diagnose(
     rows = [a for a in accounts.accounts_of(tenant_id) if account_id in (None, a.id)]
     if account_id is not None and not rows:
         raise NotFoundError(f"No such M-Pesa account: {account_id!r}.", param="account_id")
+    if key_mode is not None:
+        usable = accounts.environments_for(key_mode)
+        if account_id is not None and rows[0].environment not in usable:
+            message = accounts.wrong_mode(account_id, key_mode)
+            raise KeyModeMismatchError(message, param="account_id", account_id=account_id)
+        rows = [row for row in rows if row.environment in usable]
     if balance_inquiry is not None:
         _require_inquiry(tenant_id, account_id, balance_inquiry)
-    setup = _setup(services, tenant_id, RecordedInquiries(services, tenant_id, wait_seconds, sleep))
+    inquiries = RecordedInquiries(services, tenant_id, wait_seconds, sleep, key_mode)
+    setup = _setup(services, tenant_id, inquiries)
     for row in rows:
         db.session.expunge(row)  # a snapshot: no read transaction held while Daraja answers
     db.session.commit()
@@ -102,8 +112,9 @@ class RecordedInquiries:
         tenant_id: str,
         wait_seconds: float,
         sleep: Callable[[float], None] = time.sleep,
+        key_mode: str | None = None,
     ) -> None:
-        self._services, self._tenant_id = services, tenant_id
+        self._services, self._tenant_id, self._key_mode = services, tenant_id, key_mode
         self.wait_seconds, self._sleep = wait_seconds, sleep
 
     def start(self, account_id: str) -> Inquiry:
@@ -118,7 +129,8 @@ class RecordedInquiries:
             account_id=account_id,
         )
         try:
-            return inquiry_of(self._services.payments.initiate(self._tenant_id, new))
+            txn = self._services.payments.initiate(self._tenant_id, new, key_mode=self._key_mode)
+            return inquiry_of(txn)
         except APGError as exc:  # refused or not sent: the failed inquiry says why
             recorded = exc.extra.get("payment")
             if isinstance(recorded, PaymentTransaction):

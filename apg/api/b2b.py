@@ -137,11 +137,12 @@ def new_b2b_payment(data: dict[str, Any]) -> NewPayment:
 @blp.idempotent(recover=recover_with(B2BPaymentSchema(), TYPES))
 @blp.response(201, B2BPaymentSchema, description="Accepted by M-Pesa: the Result comes later")
 @blp.alt_response(200, schema=B2BPaymentSchema, description=RECOVERED, success=True)
-@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
+@blp.errors(403, 409, 415, 422, 424, 429, 502, 503, 504)
 def create_b2b_payment(data: dict[str, Any]) -> PaymentTransaction:
     """Pay another business's paybill or till from your shortcode; the answer is `processing`."""
     key = g.get("idempotency_key")
-    return services().payments.initiate(g.tenant.id, new_b2b_payment(data), idempotency_key=key)
+    new = new_b2b_payment(data)
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
 
 
 @blp.route("", methods=["GET"])

@@ -113,7 +113,7 @@ class C2BSimulationSchema(OutputSchema):
 @blp.route("/register-urls", methods=["POST"])
 @blp.arguments(RegisterUrlsSchema)
 @blp.response(200, C2BRegistrationSchema, description="Registered: Daraja now calls these URLs")
-@blp.errors(415, 424, 429, 502, 503, 504)
+@blp.errors(403, 415, 424, 429, 502, 503, 504)
 def register_c2b_urls(data: dict[str, Any]) -> C2BRegistration:
     """Register your confirmation and validation URLs for the account's shortcode with Daraja
     (production: once; change them in the Daraja portal)."""
@@ -122,18 +122,20 @@ def register_c2b_urls(data: dict[str, Any]) -> C2BRegistration:
         data["response_type"],
         data["version"],
     )
-    return commands().register_urls(g.tenant.id, account_id, response_type, version)
+    return commands().register_urls(
+        g.tenant.id, account_id, response_type, version, mode=g.key_mode
+    )
 
 
 @blp.route("/simulate", methods=["POST"])
 @blp.arguments(SimulateSchema)
 @blp.response(202, C2BSimulationSchema, description="Taken: the confirmation follows")
-@blp.errors(415, 424, 429, 502, 503, 504)
+@blp.errors(403, 415, 424, 429, 502, 503, 504)
 def simulate_c2b_payment(data: dict[str, Any]) -> Simulation:
     """Make Daraja pretend a customer paid (emulator and sandbox accounts only)."""
     account_id = data.pop("account_id", None)
     data.setdefault("bill_ref_number", "")
-    return commands().simulate(g.tenant.id, account_id, **data)
+    return commands().simulate(g.tenant.id, account_id, mode=g.key_mode, **data)
 
 
 # --- validation rules --------------------------------------------------------------------
@@ -180,7 +182,7 @@ class C2BValidationRulesSchema(OutputSchema):
 @blp.route("/validation-rules", methods=["PUT"])
 @blp.arguments(ValidationRulesSchema)
 @blp.response(200, C2BValidationRulesSchema)
-@blp.errors(415)
+@blp.errors(403, 415)
 def set_c2b_validation_rules(data: dict[str, Any]) -> CollectionRule:
     """Replace what the validation URL lets in: other payments are refused (C2B00012 for the
     account number, C2B00013 for the amount). No rules: everything is accepted."""
@@ -188,16 +190,16 @@ def set_c2b_validation_rules(data: dict[str, Any]) -> CollectionRule:
     rules = Rules(
         **{**data, "allowed_account_references": tuple(data["allowed_account_references"])}
     )
-    return commands().set_validation_rules(g.tenant.id, account_id, rules)
+    return commands().set_validation_rules(g.tenant.id, account_id, rules, mode=g.key_mode)
 
 
 @blp.route("/validation-rules", methods=["GET"])
 @blp.arguments(ValidationRulesQuerySchema, location="query")
 @blp.response(200, C2BValidationRulesSchema)
-@blp.errors()
+@blp.errors(403)
 def get_c2b_validation_rules(query: dict[str, Any]) -> CollectionRule:
     """What the account's validation URL lets in."""
-    return commands().validation_rules(g.tenant.id, query.get("account_id"))
+    return commands().validation_rules(g.tenant.id, query.get("account_id"), mode=g.key_mode)
 
 
 # --- incoming payments -------------------------------------------------------------------

@@ -87,7 +87,7 @@ class AccountDiagnosisSchema(OutputSchema):
 @blp.route("/<account_id>/diagnostics", methods=["GET"])
 @blp.arguments(DiagnosticsQuerySchema, location="query")
 @blp.response(200, AccountDiagnosisSchema)
-@blp.errors(404)
+@blp.errors(403, 404)
 def get_account_diagnostics(query: dict[str, Any], account_id: str) -> AccountDiagnosis:
     """Check an M-Pesa account: OAuth, shortcode and passkey, callback URLs, initiator (by a
     balance inquiry: a real Daraja call that moves no money) and C2B URLs."""
@@ -97,5 +97,6 @@ def get_account_diagnostics(query: dict[str, Any], account_id: str) -> AccountDi
         account_id,
         wait_seconds=query["wait"],
         balance_inquiry=query.get("balance_inquiry"),
+        key_mode=g.key_mode,
     )
     return found

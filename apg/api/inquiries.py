@@ -99,11 +99,12 @@ def new_balance_inquiry(data: dict[str, Any]) -> NewPayment:
 @blp.idempotent(recover=recover_with(BalanceInquirySchema(), BALANCE))
 @blp.response(201, BalanceInquirySchema, description="Accepted by M-Pesa: balances come later")
 @blp.alt_response(200, schema=BalanceInquirySchema, description=RECOVERED, success=True)
-@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
+@blp.errors(403, 409, 415, 422, 424, 429, 502, 503, 504)
 def create_balance_inquiry(data: dict[str, Any]) -> PaymentTransaction:
     """Ask M-Pesa for an account's balances (send `{}` for the default account)."""
     key = g.get("idempotency_key")
-    return services().payments.initiate(g.tenant.id, new_balance_inquiry(data), idempotency_key=key)
+    new = new_balance_inquiry(data)
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
 
 
 @blp.route("/balance-inquiries", methods=["GET"])
@@ -222,11 +223,12 @@ def new_status_query(data: dict[str, Any]) -> NewPayment:
 @blp.idempotent(recover=recover_with(TransactionStatusQuerySchema(), STATUS))
 @blp.response(201, TransactionStatusQuerySchema, description="Accepted: the answer comes later")
 @blp.alt_response(200, schema=TransactionStatusQuerySchema, description=RECOVERED, success=True)
-@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
+@blp.errors(403, 409, 415, 422, 424, 429, 502, 503, 504)
 def create_transaction_status_query(data: dict[str, Any]) -> PaymentTransaction:
     """Ask M-Pesa about one transaction, by receipt or by OriginatorConversationID."""
     key = g.get("idempotency_key")
-    return services().payments.initiate(g.tenant.id, new_status_query(data), idempotency_key=key)
+    new = new_status_query(data)
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
 
 
 @blp.route("/transaction-status-queries", methods=["GET"])

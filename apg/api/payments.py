@@ -53,7 +53,8 @@ def existing_payment(tenant_id: str, key: str, since: datetime) -> tuple[str, in
 def create_payment(data: dict[str, Any]) -> PaymentTransaction:
     """Start a payment: the customer gets an M-Pesa prompt; the answer is `processing`."""
     key = g.get("idempotency_key")
-    return services().payments.initiate(g.tenant.id, NewPayment(**data), idempotency_key=key)
+    new = NewPayment(**data)  # no account_id: the key's mode picks among the tenant's accounts
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
 
 
 @blp.route("", methods=["GET"])

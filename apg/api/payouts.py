@@ -99,11 +99,13 @@ def new_payout(data: dict[str, Any]) -> NewPayment:
 @blp.arguments(PayoutCreateSchema)
 @blp.idempotent(recover=recover_with(PayoutSchema(), TYPES))
 @blp.response(201, PayoutSchema, description="Accepted by M-Pesa: the Result comes later")
-@blp.errors(409, 415, 422, 424, 429, 502, 503, 504)
+@blp.errors(403, 409, 415, 422, 424, 429, 502, 503, 504)
 def create_payout(data: dict[str, Any]) -> PaymentTransaction:
     """Pay a customer (B2C v3, our OriginatorConversationID: a retry can never pay twice)."""
     key = g.get("idempotency_key")
-    return services().payments.initiate(g.tenant.id, new_payout(data), idempotency_key=key)
+    return services().payments.initiate(
+        g.tenant.id, new_payout(data), idempotency_key=key, key_mode=g.key_mode
+    )
 
 
 @blp.route("", methods=["GET"])

@@ -96,12 +96,13 @@ ReversalListSchema = list_schema(ReversalSchema, "ReversalList")
 @blp.idempotent(recover=recover_with(ReversalSchema(), TYPES))
 @blp.response(201, ReversalSchema, description="Accepted by M-Pesa: the Result comes later")
 @blp.alt_response(200, schema=ReversalSchema, description=RECOVERED, success=True)
-@blp.errors(404, 409, 415, 422, 424, 429, 502, 503, 504)
+@blp.errors(403, 404, 409, 415, 422, 424, 429, 502, 503, 504)
 def create_reversal(data: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Reverse a completed payment (all of it, or `amount`); one reversal per payment."""
     payment = queries.get_payment(g.tenant.id, payment_id)
     new = new_reversal(payment, data.get("amount"), data["reason"], data.get("metadata"))
-    return services().payments.initiate(g.tenant.id, new, idempotency_key=g.get("idempotency_key"))
+    key = g.get("idempotency_key")
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
 
 
 @blp.route("/payments/<payment_id>/reversals", methods=["GET"])

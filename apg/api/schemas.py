@@ -282,7 +282,9 @@ class ErrorBodySchema(ma.Schema):
     setting = fields.String(
         metadata={"description": "configuration_error: which account setting to check"}
     )
-    account_id = fields.String(metadata={"description": "configuration_error: the account"})
+    account_id = fields.String(
+        metadata={"description": "configuration_error, key_mode_mismatch: the account"}
+    )
     retry_after_seconds = fields.Integer(
         metadata={"description": "When the same request may succeed (e.g. customer busy)"}
     )

@@ -230,7 +230,7 @@ def recover_as(schema: ma.Schema) -> Recover:
 
 def initiate(new: NewPayment) -> PaymentTransaction:
     key = g.get("idempotency_key")
-    return services().payments.initiate(g.tenant.id, new, idempotency_key=key)
+    return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
 
 
 def by_checkout_request_id(checkout_request_id: str) -> PaymentTransaction:

@@ -9,6 +9,8 @@ from typing import Any
 
 from apg.errors import (
     ConfigurationError,
+    InvalidRequestError,
+    KeyModeMismatchError,
     PaymentFailedError,
     ProcessorUnavailableError,
     RateLimitedError,
@@ -64,6 +66,14 @@ def reference_row(txn: PaymentTransaction, ref: ports.Ref, now: datetime) -> Pro
         value=ref.value,
         created_at=now,
     )
+
+
+def account_refused(exc: ports.NoAccount, account_id: str | None) -> InvalidRequestError:
+    """The error a refused account choice is: a 403 for an account of the other key mode (the
+    processor's message says which key works with which accounts), else a 400 no_account."""
+    if isinstance(exc, ports.WrongMode):
+        return KeyModeMismatchError(str(exc), param="account_id", account_id=account_id)
+    return InvalidRequestError(str(exc), code="no_account", param="account_id")
 
 
 def misconfigured(

@@ -170,6 +170,11 @@ class NoAccount(LookupError):
     """The tenant has no account able to carry this transaction type."""
 
 
+class WrongMode(NoAccount):
+    """The account asked for is the tenant's and could carry it, but not for an API key of this
+    mode (test or live). A NoAccount, so that a caller unaware of modes still refuses it."""
+
+
 class Processor(Protocol):
     """A payment rail. Implementations own all talk with their upstream."""
 
@@ -192,10 +197,17 @@ class Processor(Protocol):
         ...
 
     def account_for(
-        self, tenant_id: str, transaction_type: str, preferred: str | None = None
+        self,
+        tenant_id: str,
+        transaction_type: str,
+        preferred: str | None = None,
+        *,
+        mode: str | None = None,
     ) -> str:
         """The id of the tenant's account for this type (`preferred` if it is the tenant's and
-        can carry it); raises NoAccount."""
+        can carry it), among those an API key of `mode` (test | live) may use: which those are
+        is the processor's knowledge; None (an operator, no key) may use any. Raises NoAccount,
+        or WrongMode when `preferred` is of the other mode."""
         ...
 
     def account_by_number(self, tenant_id: str, number: str) -> str | None:

@@ -28,6 +28,7 @@ from apg.payments.models import (
 )
 from apg.payments.operations import (
     NewPayment,
+    account_refused,
     customer_busy,
     misconfigured,
     operation_of,
@@ -59,20 +60,28 @@ class Payments:
         self.refs_listeners: list[Callable[[PaymentTransaction], None]] = []
 
     def initiate(
-        self, tenant_id: str, new: NewPayment, *, idempotency_key: str | None = None
+        self,
+        tenant_id: str,
+        new: NewPayment,
+        *,
+        idempotency_key: str | None = None,
+        key_mode: str | None = None,
     ) -> PaymentTransaction:
         """Record the payment, submit it, record the answer.
 
         The pending row (bound to the Idempotency-Key) commits before anything is sent, so a
         crash at any later point leaves a payment that a retry with the same key resolves to.
+        `key_mode` (test | live) is the API key's: its accounts only (None, no key: any).
         """
         if new.amount is not None:
             self._check_amount(new.amount, new.currency)
         processor, transaction_type = self.registry.for_method(new.payment_method_type)
         try:
-            account_id = processor.account_for(tenant_id, transaction_type, new.account_id)
+            account_id = processor.account_for(
+                tenant_id, transaction_type, new.account_id, mode=key_mode
+            )
         except ports.NoAccount as exc:
-            raise InvalidRequestError(str(exc), code="no_account", param="account_id") from exc
+            raise account_refused(exc, new.account_id) from exc
         method = None
         if new.phone_number is not None:
             method = payment_method(tenant_id, new.phone_number, new.customer_id, self.clock.now())

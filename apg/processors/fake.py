@@ -33,9 +33,14 @@ class FakeProcessor:
         self._lock = threading.Lock()
 
     def account_for(
-        self, tenant_id: str, transaction_type: str, preferred: str | None = None
+        self,
+        tenant_id: str,
+        transaction_type: str,
+        preferred: str | None = None,
+        *,
+        mode: str | None = None,
     ) -> str:
-        return preferred or f"fake_account_{tenant_id}"
+        return preferred or f"fake_account_{tenant_id}"  # one account, usable in either mode
 
     def account_by_number(self, tenant_id: str, number: str) -> str | None:
         return None  # the fake takes no incoming money: any report of some is unmatched

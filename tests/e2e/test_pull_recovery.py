@@ -158,7 +158,9 @@ class ScriptedDaraja:
         self.answers = list(answers)
         self.offsets: list[str] = []
 
-    def account_for(self, tenant_id: str, transaction_type: str, preferred: Any = None) -> str:
+    def account_for(
+        self, tenant_id: str, transaction_type: str, preferred: Any = None, *, mode: Any = None
+    ) -> str:
         return "mpa_scripted"
 
     def credentials(self, account_id: str) -> Credentials:

@@ -14,6 +14,13 @@ from apg.dbtypes import UTCDateTime, new_id
 from apg.extensions import db
 
 ENVIRONMENTS = ("emulator", "sandbox", "production")
+# Which environments an API key of each mode may use: a test key never moves real money, and a
+# live key never reaches a test double by mistake. The core knows only the modes.
+MODE_ENVIRONMENTS = {"test": ("emulator", "sandbox"), "live": ("production",)}
+MODE_RULE = (
+    "test keys (apg_test_…) work only with emulator and sandbox accounts, live keys"
+    " (apg_live_…) only with production accounts"
+)
 KINDS = ("paybill", "till", "b2c", "b2b")
 # Kinds that can take an STK Push (Lipa na M-Pesa Online): they need a passkey.
 STK_KINDS = ("paybill", "till")
@@ -228,13 +235,37 @@ def stk_account_id(tenant_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
+def environments_for(mode: str | None) -> tuple[str, ...]:
+    """The environments an API key of `mode` may use; None (an operator, no key): all."""
+    return ENVIRONMENTS if mode is None else MODE_ENVIRONMENTS[mode]
+
+
+def wrong_mode(account_id: str, mode: str) -> str:
+    """Why a key of `mode` may not use this account (of the other mode), and which key may."""
+    query = select(MpesaAccount.environment).where(MpesaAccount.id == account_id)
+    environment = db.session.execute(query).scalar_one()
+    other = next(m for m, environments in MODE_ENVIRONMENTS.items() if environment in environments)
+    return (
+        f"Account {account_id} is a{'n' if environment[0] in 'aeiou' else ''} {environment}"
+        f" account and this is a {mode} key: {MODE_RULE}. Use a {other} key, or one of your"
+        f" {' or '.join(MODE_ENVIRONMENTS[mode])} accounts."
+    )
+
+
 def choose_account(
-    tenant_id: str, kinds: tuple[str, ...], preferred: str | None, initiator: bool
+    tenant_id: str,
+    kinds: tuple[str, ...],
+    preferred: str | None,
+    initiator: bool,
+    environments: tuple[str, ...] = ENVIRONMENTS,
 ) -> str | None:
     """The tenant's `preferred` account if it fits, else its oldest that does: of one of
-    `kinds`, with an initiator (name and password) when the product needs one."""
+    `kinds` and `environments`, with an initiator (name and password) when the product needs
+    one."""
     query = select(MpesaAccount.id).where(
-        MpesaAccount.tenant_id == tenant_id, MpesaAccount.kind.in_(kinds)
+        MpesaAccount.tenant_id == tenant_id,
+        MpesaAccount.kind.in_(kinds),
+        MpesaAccount.environment.in_(environments),
     )
     if initiator:
         query = query.where(

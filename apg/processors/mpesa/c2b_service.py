@@ -21,7 +21,7 @@ from apg.errors import (
 )
 from apg.extensions import db
 from apg.payments import collections, ports
-from apg.payments.operations import misconfigured
+from apg.payments.operations import account_refused, misconfigured
 from apg.processors.mpesa.accounts import Credentials
 from apg.processors.mpesa.c2b_registrations import C2BRegistration
 from apg.processors.mpesa.processor import MpesaProcessor
@@ -53,10 +53,17 @@ class C2BCommands:
         self.clock = clock
 
     def register_urls(
-        self, tenant_id: str, account_id: str | None, response_type: str, version: str
+        self,
+        tenant_id: str,
+        account_id: str | None,
+        response_type: str,
+        version: str,
+        *,
+        mode: str | None = None,
     ) -> C2BRegistration:
-        """Register the tenant's callback URLs for the account's shortcode, and remember it."""
-        account_id = self._account(tenant_id, account_id)
+        """Register the tenant's callback URLs for the account's shortcode, and remember it.
+        `mode`, in every command here: the API key's (test | live), None without one."""
+        account_id = self._account(tenant_id, account_id, mode)
         creds = self.processor.credentials(account_id)
         confirmation, validation = self._urls(tenant_id, creds)
         shortcode = creds.shortcode.business_short_code
@@ -92,9 +99,10 @@ class C2BCommands:
         amount: int,
         phone_number: str,
         bill_ref_number: str,
+        mode: str | None = None,
     ) -> Simulation:
         """Ask Daraja to pretend a customer paid (emulator and sandbox only)."""
-        account_id = self._account(tenant_id, account_id)
+        account_id = self._account(tenant_id, account_id, mode)
         creds = self.processor.credentials(account_id)
         if creds.environment == "production":
             raise InvalidRequestError(
@@ -119,24 +127,29 @@ class C2BCommands:
         )
 
     def validation_rules(
-        self, tenant_id: str, account_id: str | None
+        self, tenant_id: str, account_id: str | None, *, mode: str | None = None
     ) -> collections.CollectionRule:
-        return collections.rules_of(tenant_id, self._account(tenant_id, account_id))
+        return collections.rules_of(tenant_id, self._account(tenant_id, account_id, mode))
 
     def set_validation_rules(
-        self, tenant_id: str, account_id: str | None, rules: collections.Rules
+        self,
+        tenant_id: str,
+        account_id: str | None,
+        rules: collections.Rules,
+        *,
+        mode: str | None = None,
     ) -> collections.CollectionRule:
         """Replace the rules the account's validation URL answers by (400 if they cannot work)."""
-        account_id = self._account(tenant_id, account_id)
+        account_id = self._account(tenant_id, account_id, mode)
         row = collections.save_rules(tenant_id, account_id, rules, self.clock.now())
         db.session.commit()
         return row
 
-    def _account(self, tenant_id: str, preferred: str | None) -> str:
+    def _account(self, tenant_id: str, preferred: str | None, mode: str | None) -> str:
         try:
-            return self.processor.account_for(tenant_id, c2b.TRANSACTION_TYPE, preferred)
+            return self.processor.account_for(tenant_id, c2b.TRANSACTION_TYPE, preferred, mode=mode)
         except ports.NoAccount as exc:
-            raise InvalidRequestError(str(exc), code="no_account", param="account_id") from exc
+            raise account_refused(exc, preferred) from exc
 
     def _urls(self, tenant_id: str, creds: Credentials) -> tuple[str, str]:
         """The tenant's confirmation and validation URLs, as Daraja will take them."""

@@ -70,19 +70,30 @@ class MpesaProcessor:
         self.sleep, self.random = sleep, random  # between retries (tests replace them)
 
     def account_for(
-        self, tenant_id: str, transaction_type: str, preferred: str | None = None
+        self,
+        tenant_id: str,
+        transaction_type: str,
+        preferred: str | None = None,
+        *,
+        mode: str | None = None,
     ) -> str:
         kinds = ACCOUNT_KINDS[transaction_type]
         initiator = transaction_type in BY_TYPE
-        account_id = accounts.choose_account(tenant_id, kinds, preferred, initiator)
-        if account_id is None:
-            which = f"account {preferred}" if preferred else "no account"
-            needs = " with an initiator name and password" if initiator else ""
-            raise ports.NoAccount(
-                f"This tenant has {which} of kind {' or '.join(kinds)}{needs} for"
-                f" {transaction_type} (add one: flask --app wsgi apg add-account)."
-            )
-        return account_id
+        environments = accounts.environments_for(mode)
+        account_id = accounts.choose_account(tenant_id, kinds, preferred, initiator, environments)
+        if account_id is not None:
+            return account_id
+        # The tenant's own account, fit for it but not for this key: say so (another tenant's,
+        # or an unfit one, is answered as no account, exactly as an unknown id).
+        if mode and preferred and accounts.choose_account(tenant_id, kinds, preferred, initiator):
+            raise ports.WrongMode(accounts.wrong_mode(preferred, mode))
+        which = f"account {preferred}" if preferred else "no account"
+        needs = " with an initiator name and password" if initiator else ""
+        keyed = f" usable by a {mode} key ({' or '.join(environments)})" if mode else ""
+        raise ports.NoAccount(
+            f"This tenant has {which} of kind {' or '.join(kinds)}{needs} for"
+            f" {transaction_type}{keyed} (add one: flask --app wsgi apg add-account)."
+        )
 
     def account_by_number(self, tenant_id: str, number: str) -> str | None:
         """The tenant's paybill or till with this shortcode (else a till with this store number):

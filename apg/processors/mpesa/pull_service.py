@@ -21,7 +21,7 @@ from apg.errors import (
 from apg.extensions import db
 from apg.payments import ports
 from apg.payments.events import EventApplier, Verdict
-from apg.payments.operations import misconfigured
+from apg.payments.operations import account_refused, misconfigured
 from apg.processors.mpesa import accounts
 from apg.processors.mpesa.accounts import Credentials
 from apg.processors.mpesa.catalog import ACCOUNT_KINDS
@@ -78,11 +78,17 @@ class PullCommands:
         return [a.id for a in accounts.accounts_of(tenant_id) if a.kind in kinds]
 
     def register(
-        self, tenant_id: str, account_id: str | None, nominated_number: str
+        self,
+        tenant_id: str,
+        account_id: str | None,
+        nominated_number: str,
+        *,
+        mode: str | None = None,
     ) -> PullRegistration:
         """Register the account's shortcode for Pull (Daraja allows it once, in production;
-        "already registered" is a success too). Its CallBackURL is the C2B confirmation URL."""
-        account_id = self._account(tenant_id, account_id)
+        "already registered" is a success too). Its CallBackURL is the C2B confirmation URL.
+        `mode`, here and in recover: an API key's (test | live); None (the CLI): any account."""
+        account_id = self._account(tenant_id, account_id, mode)
         creds = self.processor.credentials(account_id)
         shortcode = creds.shortcode.business_short_code
         try:
@@ -111,7 +117,13 @@ class PullCommands:
         )
 
     def recover(
-        self, tenant_id: str, account_id: str | None, since: datetime, until: datetime
+        self,
+        tenant_id: str,
+        account_id: str | None,
+        since: datetime,
+        until: datetime,
+        *,
+        mode: str | None = None,
     ) -> Recovery:
         """Record every C2B payment Daraja lists for the account's shortcode in [since, until]
         (cut to the last 48 hours) that APG does not have yet, exactly once each: a payment
@@ -119,7 +131,7 @@ class PullCommands:
         a confirmed one. Each row commits on its own, so a failure part-way keeps what was done
         and running it again is safe. Raises InvalidRequestError, ValueError for an empty
         window, or an UpstreamError (nothing more was recorded from that page on)."""
-        account_id = self._account(tenant_id, account_id)
+        account_id = self._account(tenant_id, account_id, mode)
         creds = self.processor.credentials(account_id)
         since, until = self.window(since, until)
         recovery = Recovery(account_id, creds.shortcode.business_short_code, since, until)
@@ -181,11 +193,11 @@ class PullCommands:
         else:
             recovery.unmatched += 1
 
-    def _account(self, tenant_id: str, preferred: str | None) -> str:
+    def _account(self, tenant_id: str, preferred: str | None, mode: str | None) -> str:
         try:
-            return self.processor.account_for(tenant_id, c2b.TRANSACTION_TYPE, preferred)
+            return self.processor.account_for(tenant_id, c2b.TRANSACTION_TYPE, preferred, mode=mode)
         except ports.NoAccount as exc:
-            raise InvalidRequestError(str(exc), code="no_account", param="account_id") from exc
+            raise account_refused(exc, preferred) from exc
 
     def _ask(
         self, tenant_id: str, creds: Credentials, path: str, payload: dict[str, Any]
