@@ -14,13 +14,10 @@ from apg.dbtypes import UTCDateTime, new_id
 from apg.extensions import db
 
 ENVIRONMENTS = ("emulator", "sandbox", "production")
-# Which environments an API key of each mode may use: a test key never moves real money, and a
-# live key never reaches a test double by mistake. The core knows only the modes.
+# The environments an API key of each mode may use (the core knows only the modes).
 MODE_ENVIRONMENTS = {"test": ("emulator", "sandbox"), "live": ("production",)}
-MODE_RULE = (
-    "test keys (apg_test_…) work only with emulator and sandbox accounts, live keys"
-    " (apg_live_…) only with production accounts"
-)
+MODE_OTHER = {"test": "live", "live": "test"}
+MODE_RULE = "test keys use only emulator and sandbox accounts, live keys only production ones"
 KINDS = ("paybill", "till", "b2c", "b2b")
 # Kinds that can take an STK Push (Lipa na M-Pesa Online): they need a passkey.
 STK_KINDS = ("paybill", "till")
@@ -243,12 +240,11 @@ def environments_for(mode: str | None) -> tuple[str, ...]:
 def wrong_mode(account_id: str, mode: str) -> str:
     """Why a key of `mode` may not use this account (of the other mode), and which key may."""
     query = select(MpesaAccount.environment).where(MpesaAccount.id == account_id)
-    environment = db.session.execute(query).scalar_one()
-    other = next(m for m, environments in MODE_ENVIRONMENTS.items() if environment in environments)
+    environment, other = db.session.execute(query).scalar_one(), MODE_OTHER[mode]
     return (
-        f"Account {account_id} is a{'n' if environment[0] in 'aeiou' else ''} {environment}"
-        f" account and this is a {mode} key: {MODE_RULE}. Use a {other} key, or one of your"
-        f" {' or '.join(MODE_ENVIRONMENTS[mode])} accounts."
+        f"Account {account_id} ({environment}) is not for a {mode} key: {MODE_RULE}. Use a"
+        f" {other} key (apg_{other}_…), or one of your {' or '.join(MODE_ENVIRONMENTS[mode])}"
+        " accounts."
     )
 
 
@@ -260,8 +256,7 @@ def choose_account(
     environments: tuple[str, ...] = ENVIRONMENTS,
 ) -> str | None:
     """The tenant's `preferred` account if it fits, else its oldest that does: of one of
-    `kinds` and `environments`, with an initiator (name and password) when the product needs
-    one."""
+    `kinds` and `environments`, with an initiator when the product needs one."""
     query = select(MpesaAccount.id).where(
         MpesaAccount.tenant_id == tenant_id,
         MpesaAccount.kind.in_(kinds),
