@@ -1,30 +1,36 @@
-"""Apply upstream reports: move, enrich, review or conflict; record unasked money; validate."""
+"""Apply upstream reports: move, enrich, review or conflict; record unasked money; validate.
+
+A report's evidence is checked before it settles anything (payments.evidence); a success the
+processor wants confirmed completes only once its query agrees (`needs_confirmation`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from apg.clock import Clock
-from apg.dbtypes import new_id
 from apg.extensions import db
 from apg.payments import collections as rules
-from apg.payments import lifecycle, ports, queries, transitions
+from apg.payments import incoming as unasked
+from apg.payments import lifecycle, ports, transitions
+from apg.payments.evidence import (
+    cross_checked,
+    describe,
+    evidence_problems,
+    incoming_problems,
+    settles_as_success,
+)
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import PaymentTransaction, ProcessorReference
-from apg.payments.operations import reference_row
+from apg.payments.operations import operation_of, reference_row
 
 log = logging.getLogger(__name__)
-
-# How far back money reported again (by another product's callback) is looked for by receipt;
-# once found, its refs are added, so any later copy is found by them.
-SAME_MONEY_WINDOW = timedelta(days=3)
 
 
 class Verdict:
@@ -40,14 +46,23 @@ class Verdict:
     # A validation's answer; a rejection carries its reason: "rejected:invalid_amount".
     ACCEPTED = rules.ACCEPTED
     REJECTED = rules.REJECTED
+    # A success waiting for its confirmation by query ("received:<why>"): stored as a callback
+    # not yet applied, which the callback sweep processes again (and asks again).
+    UNCONFIRMED = "received"
 
 
 class EventApplier:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(
+        self, clock: Clock, processors: Mapping[str, ports.Processor] | None = None
+    ) -> None:
         self.clock = clock
         # Called, in the same DB transaction, after an upstream report moved a transaction:
         # e.g. a confirmed reversal moves the payment it reverses (see payments.reversals).
         self.moved_listeners: list[Callable[[PaymentTransaction, str], None]] = []
+        # By name, the processors reports are handed in with (apply_event records its own): a
+        # listener applying what a report said about another operation cross-checks it with
+        # that operation's processor (see reconcile_answers.apply_found).
+        self.processors: dict[str, ports.Processor] = dict(processors or {})
 
     def apply_event(
         self, tenant_id: str, processor: ports.Processor, event: ports.ProcessorEvent
@@ -55,20 +70,28 @@ class EventApplier:
         """Find the tenant's transaction by any of the event's refs and apply its outcome; record
         incoming money no transaction has yet; answer a validation by the account's rules.
 
-        Returns (verdict, transaction id or None). Joins the caller's transaction; the caller
-        commits with its own rows.
+        Its processor cross-checks any outcome against its transaction first: one naming
+        another payer, payee or account goes to review. Returns (verdict, transaction id or
+        None). Joins the caller's transaction; the caller commits with its own rows, except when
+        a success must be confirmed by query: that commits first (see _apply_confirmed).
         """
         if event.validation is not None:
             account_id = processor.account_by_number(tenant_id, event.validation.account_number)
             return rules.decide(tenant_id, account_id, event.validation), None
+        self.processors[processor.name] = processor
         txn = self.find(tenant_id, processor.name, event.refs)
         if txn is None and event.incoming is not None:
             return self.record_incoming(tenant_id, processor, event.refs, event.incoming)
         if txn is None:
             return Verdict.UNMATCHED, None
+        if event.incoming is not None:
+            return self._reported_again(txn, processor, event.incoming), txn.id
         if event.outcome is None:
             return Verdict.DUPLICATE, txn.id
-        return self.apply_outcome(txn, event.outcome, source="callback"), txn.id
+        outcome, mismatches = event.outcome, cross_checked(txn, event.outcome, processor)
+        if self._needs_confirmation(txn, processor, outcome, mismatches):
+            return self._apply_confirmed(txn, processor, outcome), txn.id
+        return self.apply_outcome(txn, outcome, source="callback", mismatches=mismatches), txn.id
 
     def find(
         self, tenant_id: str, processor: str, refs: tuple[ports.Ref, ...]
@@ -110,14 +133,22 @@ class EventApplier:
                 "not one of its accounts" if account_id is None else "no refs",
             )
             return Verdict.UNMATCHED, None
-        if (paid := self._paid_with(tenant_id, processor.name, incoming.receipt)) is not None:
+        if incoming.problems:  # nothing to hold but the report: recorded as nothing
+            log.warning("tenant %s: incoming %s held: %s", tenant_id, refs, incoming.problems)
+            return Verdict.REVIEW, None
+        now = self.clock.now()
+        if (
+            paid := unasked.paid_with(tenant_id, processor.name, incoming.receipt, now)
+        ) is not None:
+            if problems := incoming_problems(paid, incoming, account_id):
+                return self._hold(paid, problems, source="callback"), paid.id
             with contextlib.suppress(IntegrityError), db.session.begin_nested():
-                _insert([reference_row(paid, ref, self.clock.now()) for ref in refs])
+                unasked.insert([reference_row(paid, ref, now) for ref in refs])
             return Verdict.DUPLICATE, paid.id
-        txn = _reported(tenant_id, processor.name, account_id, incoming, self.clock.now())
+        txn = unasked.payment(tenant_id, processor.name, account_id, incoming, now)
         try:
             with db.session.begin_nested():  # all of it, or none when a copy got there first
-                _insert([txn], [reference_row(txn, ref, txn.created_at) for ref in refs])
+                unasked.insert([txn], [reference_row(txn, ref, now) for ref in refs])
                 transitions.record_reported(txn)
         except IntegrityError:
             found = self.find(tenant_id, processor.name, refs)
@@ -126,44 +157,31 @@ class EventApplier:
             return Verdict.DUPLICATE, found.id if found else None
         return Verdict.CREATED, txn.id
 
-    def _paid_with(
-        self, tenant_id: str, processor: str, receipt: str | None
-    ) -> PaymentTransaction | None:
-        """A recent collection already settled with this receipt: an STK Push to a paybill is
-        confirmed to its C2B URL too (API.md §4.2), and must not count twice."""
-        if not receipt:
-            return None
-        since = self.clock.now() - SAME_MONEY_WINDOW
-        return (
-            db.session.execute(
-                select(PaymentTransaction).where(
-                    PaymentTransaction.tenant_id == tenant_id,
-                    PaymentTransaction.created_at >= since,  # the tenant/created index
-                    PaymentTransaction.processor == processor,
-                    PaymentTransaction.transaction_type.in_(queries.COLLECTIONS),
-                    PaymentTransaction.receipt == receipt,
-                )
-            )
-            .scalars()
-            .first()
-        )
-
-    def apply_outcome(self, txn: PaymentTransaction, outcome: ports.Outcome, source: str) -> str:
-        """Apply at most once. A success whose evidence fails goes to review, never completed."""
+    def apply_outcome(
+        self,
+        txn: PaymentTransaction,
+        outcome: ports.Outcome,
+        source: str,
+        *,
+        mismatches: tuple[str, ...] = (),
+        detail: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Apply at most once. A success whose evidence fails goes to review, never completed;
+        so does any report whose processor found it `mismatches` the operation. `detail` joins
+        the audit row of the move."""
         now = self.clock.now()
-        problems = evidence_problems(txn, outcome)
+        problems = [*mismatches, *evidence_problems(txn, outcome)]
         target = PaymentStatus.REVIEW if problems else outcome.status
         fields = _fields(txn, outcome, "; ".join(problems) if problems else None)
-        detail = {"problems": problems} if problems else None
+        audit = {**(detail or {}), **({"problems": problems} if problems else {})}
         if transitions.transition(
-            txn, target, source=source, now=now, fields=fields, detail=detail
+            txn, target, source=source, now=now, fields=fields, detail=audit or None
         ):
             if problems:
                 log.warning("payment %s held for review: %s", txn.id, "; ".join(problems))
-            for listener in self.moved_listeners:
-                listener(txn, source)
+            self._moved(txn, source)
             return Verdict.REVIEW if problems else Verdict.APPLIED
-        if outcome.settles and outcome.status == txn.status == PaymentStatus.COMPLETED:
+        if settles_as_success(outcome) and txn.status == PaymentStatus.COMPLETED:
             # Evidence that checks out, for a payment a query completed: fill it in. (Evidence
             # that does not check out already moved it to review above.)
             return self._enrich(txn, outcome, source)
@@ -182,6 +200,76 @@ class EventApplier:
             return Verdict.CONFLICT
         return Verdict.DUPLICATE
 
+    def _hold(self, txn: PaymentTransaction, problems: list[str], source: str) -> str:
+        """Hold `txn` for review, saying why. Where its lifecycle has no review from where it
+        is (money reported into being), the report is a recorded conflict instead."""
+        now, reason = self.clock.now(), "; ".join(problems)
+        fields, detail = {"status_reason": reason[:255]}, {"problems": problems}
+        if transitions.transition(
+            txn, PaymentStatus.REVIEW, source=source, now=now, fields=fields, detail=detail
+        ):
+            log.warning("payment %s held for review: %s", txn.id, reason)
+            self._moved(txn, source)
+            return Verdict.REVIEW
+        if txn.status != PaymentStatus.COMPLETED:
+            return Verdict.DUPLICATE  # already in review, or settled as no money at all
+        transitions.record_conflict(
+            txn, PaymentStatus.COMPLETED, source=source, detail=detail, now=now
+        )
+        log.warning("payment %s: conflict: reported again as %s", txn.id, reason)
+        return Verdict.CONFLICT
+
+    def _moved(self, txn: PaymentTransaction, source: str) -> None:
+        for listener in self.moved_listeners:
+            listener(txn, source)
+
+    def _reported_again(
+        self, txn: PaymentTransaction, processor: ports.Processor, incoming: ports.Incoming
+    ) -> str:
+        """Money found again by its refs: a copy that agrees is a duplicate; one that does not
+        holds the payment it was recorded as."""
+        account_id = processor.account_by_number(txn.tenant_id, incoming.account_number)
+        problems = incoming_problems(txn, incoming, account_id)
+        return self._hold(txn, problems, source="callback") if problems else Verdict.DUPLICATE
+
+    def _needs_confirmation(
+        self,
+        txn: PaymentTransaction,
+        processor: ports.Processor,
+        outcome: ports.Outcome,
+        mismatches: tuple[str, ...],
+    ) -> bool:
+        """A success that would complete `txn` with evidence that checks out (else it goes to
+        review as it is), of an operation its processor wants confirmed by query."""
+        completes = settles_as_success(outcome) and lifecycle.allows(
+            txn.transaction_type, PaymentStatus(txn.status), PaymentStatus.COMPLETED
+        )
+        return (
+            completes
+            and processor.needs_confirmation(operation_of(txn))
+            and not mismatches
+            and not evidence_problems(txn, outcome)
+        )
+
+    def _apply_confirmed(
+        self, txn: PaymentTransaction, processor: ports.Processor, outcome: ports.Outcome
+    ) -> str:
+        """The processor's query first: it agrees, the success is applied; it says otherwise,
+        review (a contradiction: nothing credited); undecided or unreachable, nothing yet
+        (UNCONFIRMED: asked again later). Commits first: nothing is held open meanwhile."""
+        operation = operation_of(txn)
+        db.session.commit()
+        answer = processor.query(operation)
+        if not isinstance(answer, ports.Outcome):
+            why = f"awaiting confirmation by query: {describe(answer)}"
+            log.info("payment %s: success %s", operation.id, why)
+            return f"{Verdict.UNCONFIRMED}:{why}"
+        asked = {"confirmed_by_query": answer.status.value, "query_result_code": answer.result_code}
+        if answer.status == PaymentStatus.COMPLETED:
+            return self.apply_outcome(txn, outcome, "callback", detail=asked)
+        says = f"the query says it is {answer.status} ({answer.result_code} {answer.result_desc})"
+        return self.apply_outcome(txn, outcome, "callback", mismatches=(says,), detail=asked)
+
     def _enrich(self, txn: PaymentTransaction, outcome: ports.Outcome, source: str) -> str:
         """A completed payment (e.g. by a query) gets the receipt, date and paid amount."""
         filled = transitions.enrich(
@@ -195,56 +283,6 @@ class EventApplier:
             now=self.clock.now(),
         )
         return Verdict.ENRICHED if filled else Verdict.DUPLICATE
-
-
-def evidence_problems(txn: PaymentTransaction, outcome: ports.Outcome) -> list[str]:
-    """Why a reported success cannot be trusted as it stands; empty when it checks out."""
-    if outcome.status != PaymentStatus.COMPLETED or not outcome.settles:
-        return []
-    problems = list(outcome.problems)
-    if not outcome.receipt:
-        problems.append("receipt missing")
-    if outcome.amount is None:
-        if not any("amount" in p for p in problems):
-            problems.append("amount missing")
-    elif txn.amount is not None and outcome.amount != txn.amount:
-        problems.append(f"amount {outcome.amount} does not match the {txn.amount} requested")
-    return problems
-
-
-def _insert(*batches: list[Any]) -> None:
-    """Insert the rows, each batch flushed before the next (foreign keys)."""
-    for rows in batches:
-        db.session.add_all(rows)
-        db.session.flush()
-
-
-def _reported(
-    tenant_id: str, processor: str, account_id: str, incoming: ports.Incoming, now: datetime
-) -> PaymentTransaction:
-    """The row of money that arrived unasked, in the status its type is created in."""
-    status = lifecycle.created_as(incoming.transaction_type)
-    return PaymentTransaction(
-        id=new_id("pay"),
-        tenant_id=tenant_id,
-        transaction_type=incoming.transaction_type,
-        processor=processor,
-        account_id=account_id,
-        payment_method_type=incoming.payment_method_type,
-        amount=incoming.amount,
-        paid_amount=incoming.amount,
-        currency=incoming.currency,
-        reference=incoming.reference,
-        phone_number=incoming.phone_number,
-        receipt=incoming.receipt,
-        transaction_date=incoming.transaction_date,
-        status=status.value,
-        conflicts=0,
-        processor_data={"result": dict(incoming.details)} if incoming.details else None,
-        created_at=now,
-        updated_at=now,
-        finalized_at=now if status.is_final else None,
-    )
 
 
 def _fields(txn: PaymentTransaction, outcome: ports.Outcome, reason: str | None) -> dict[str, Any]:

@@ -140,6 +140,7 @@ class Incoming:
     phone_number: str | None = None
     transaction_date: datetime | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()  # why it cannot be trusted as it stands (a malformed receipt)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,18 @@ class Processor(Protocol):
 
     def parse_callback(self, kind: str, raw: bytes) -> ProcessorEvent:
         """Parse a raw callback body; raises CallbackRejected for anything else."""
+        ...
+
+    def cross_check(self, operation: Operation, outcome: Outcome) -> tuple[str, ...]:
+        """Where a report disagrees with the operation it reports on, beyond a success's amount
+        and receipt's presence (payments checks those): another payer or payee, another
+        account, another transaction, a receipt of the wrong shape. One short reason each; ()
+        when what the report names matches (what it leaves out or masks cannot disagree)."""
+        ...
+
+    def needs_confirmation(self, operation: Operation) -> bool:
+        """Whether a reported success of `operation` may complete it only once query() says
+        so too (a callback is unsigned: anyone with its URL can post one)."""
         ...
 
     def answer(self, kind: str, verdict: str) -> dict[str, Any]:

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from apg.extensions import db
 from apg.payments import ports, transitions
 from apg.payments.events import EventApplier, Verdict
+from apg.payments.evidence import describe as describe  # reconciliation reads it here
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import PaymentTransaction as Txn
-from apg.payments.operations import NewPayment
+from apg.payments.operations import NewPayment, operation_of
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,19 @@ def apply_found(events: EventApplier, txn: Txn, query: Txn) -> str | None:
         settles=True,
         detail={**found, "status_query_id": query.id},
     )
-    return events.apply_outcome(txn, outcome, source=SOURCE)
+    return events.apply_outcome(txn, outcome, SOURCE, mismatches=_mismatches(events, txn, outcome))
+
+
+def _mismatches(events: EventApplier, txn: Txn, found: ports.Outcome) -> tuple[str, ...]:
+    """What `txn`'s processor finds the found transaction names otherwise than `txn` (its
+    payee, its payer…). The query's own Result was cross-checked against the query (the
+    transaction asked about, its receipt's shape) when applied; this needs the processor
+    that Result was handed in with, which the listener always has (apply_event's own)."""
+    processor = events.processors.get(txn.processor)
+    if processor is None:
+        log.info("%s: no %s processor at hand to cross-check parties", txn.id, txn.processor)
+        return ()
+    return tuple(processor.cross_check(operation_of(txn), found))
 
 
 def review(txn: Txn, why: str, now: datetime) -> str:
@@ -122,22 +135,6 @@ def review(txn: Txn, why: str, now: datetime) -> str:
     if moved:
         log.warning("payment %s held for review: %s", txn.id, why)
     return Verdict.REVIEW if moved else Verdict.DUPLICATE
-
-
-def describe(answer: ports.QueryResult) -> str:
-    """An undecided query answer, as evidence."""
-    match answer:
-        case ports.StillPending():
-            return "still being processed"
-        case ports.Refused(code=code, message=message):
-            return f"refused: {code} {message}"
-        case ports.Misconfigured(setting=setting):
-            return f"could not ask: the account's {setting} was rejected"
-        case ports.NotSent(reason=reason):
-            return f"could not ask: {reason}"
-        case ports.Unknown(reason=reason):
-            return f"no answer: {reason}"
-    return repr(answer)
 
 
 def answer_text(query: Txn) -> str:

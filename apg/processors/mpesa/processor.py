@@ -28,7 +28,7 @@ from apg.processors.mpesa.client import (
     credential_fingerprint,
     new_session,
 )
-from apg.processors.mpesa.products import c2b, results, stk
+from apg.processors.mpesa.products import c2b, checks, results, stk
 from apg.processors.mpesa.products.base import AsyncProduct, AsyncRequest
 from apg.processors.mpesa.security import security_credential
 from apg.processors.mpesa.tokens import TokenStore
@@ -68,6 +68,8 @@ class MpesaProcessor:
         self._lock = threading.Lock()
         self._breakers = breakers or make_breakers(settings, clock)
         self.sleep, self.random = sleep, random  # between retries (tests replace them)
+        # security.confirm_callbacks_by_query: an STK success completes once STK Query agrees.
+        self.confirm_by_query = settings.security.confirm_callbacks_by_query
 
     def account_for(
         self,
@@ -107,6 +109,14 @@ class MpesaProcessor:
             .order_by(case((by_shortcode, 0), else_=1), account.created_at, account.id)
             .limit(1)
         ).scalar_one_or_none()
+
+    def _numbers(self, account_id: str) -> frozenset[str]:
+        """The numbers M-Pesa may name the account by: its shortcode, a till's store number."""
+        account = accounts.MpesaAccount
+        row = db.session.execute(
+            select(account.shortcode, account.store_number).where(account.id == account_id)
+        ).one_or_none()
+        return frozenset(number for number in row or () if number)
 
     def credentials(self, account_id: str) -> accounts.Credentials:
         return accounts.load_credentials(account_id, self._box, self._base_urls)
@@ -233,6 +243,15 @@ class MpesaProcessor:
         if end == "timeout":
             return results.parse_timeout(raw)
         return BY_KIND[product_kind].parse_result(raw)
+
+    def cross_check(self, operation: ports.Operation, outcome: ports.Outcome) -> tuple[str, ...]:
+        """The receipt's shape and what the product's report names (products.checks)."""
+        return checks.mismatches(operation, outcome, self._numbers(operation.account_id))
+
+    def needs_confirmation(self, operation: ports.Operation) -> bool:
+        """STK Push alone has a query that answers with the outcome (the others' answers
+        come by Result, a callback like the one to confirm)."""
+        return self.confirm_by_query and operation.transaction_type == stk.TRANSACTION_TYPE
 
     def answer(self, kind: str, verdict: str) -> dict[str, Any]:
         return c2b.answer(kind, verdict) if kind in c2b.KINDS else dict(ACK)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Set
 from typing import Any
 
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.ports import Outcome, ProcessorEvent, Ref
+from apg.payments.ports import Operation, Outcome, ProcessorEvent, Ref
 from apg.processors.mpesa import mapping
-from apg.processors.mpesa.products import balance, results
+from apg.processors.mpesa.products import balance, evidence, results
 from apg.processors.mpesa.products.base import AsyncRequest
 
 TRANSACTION_TYPE = "b2b_payment"
@@ -64,6 +65,23 @@ def submitted_refs(request: AsyncRequest) -> tuple[Ref, ...]:
 def parse_result(raw: bytes) -> ProcessorEvent:
     """A B2B Result -> event; success carries TransactionID, Amount and TransCompletedTime."""
     return results.parse_event(raw, _outcome)
+
+
+def mismatches(operation: Operation, detail: Mapping[str, Any], ours: Set[str]) -> list[str]:
+    """The payee (a Result's ReceiverPartyPublicName, a Transaction Status' CreditPartyName)
+    is the shortcode paid, with the BillReferenceNumber given; a Transaction Status' payer
+    (DebitPartyName) is our shortcode."""
+    asked = operation.details
+    payee = detail.get("receiver_public_name") or detail.get("credit_party_name")
+    return [
+        *evidence.party_problems("the payee", payee, asked.get("receiver_shortcode")),
+        *evidence.party_problems("the payer", detail.get("debit_party_name"), *ours),
+        *evidence.same_text_problems(
+            "BillReferenceNumber",
+            detail.get("bill_reference_number"),
+            asked.get("account_reference"),
+        ),
+    ]
 
 
 def basic_amount(value: Any) -> int | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from datetime import UTC, datetime
 from typing import Any
 
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.ports import Outcome, ProcessorEvent, Ref
+from apg.payments.ports import Operation, Outcome, ProcessorEvent, Ref
 from apg.processors.mpesa import mapping
-from apg.processors.mpesa.products import results
+from apg.processors.mpesa.products import evidence, results
 from apg.processors.mpesa.products.base import ORIGINATOR, AsyncRequest
 
 TRANSACTION_TYPE = "b2c_payment"
@@ -83,6 +84,16 @@ def parse_result(raw: bytes) -> ProcessorEvent:
     return results.parse_event(raw, _outcome)
 
 
+def mismatches(operation: Operation, detail: Mapping[str, Any], ours: Set[str]) -> list[str]:
+    """The payee (a Result's ReceiverPartyPublicName, a Transaction Status' CreditPartyName)
+    is the phone paid; a Transaction Status' payer (DebitPartyName) is our shortcode."""
+    payee = detail.get("receiver_public_name") or detail.get("credit_party_name")
+    return [
+        *evidence.party_problems("the payee", payee, operation.phone_number),
+        *evidence.party_problems("the payer", detail.get("debit_party_name"), *ours),
+    ]
+
+
 def completed_at(value: Any) -> datetime | None:
     """TransactionCompletedDateTime `06.07.2024 22:48:52` (EAT) -> aware UTC; None if odd."""
     if not isinstance(value, str):
@@ -99,8 +110,11 @@ def _outcome(result: results.Result) -> Outcome:
     params = result.parameters
     amount, problem = mapping.minor_units(params.get("TransactionAmount"), "TransactionAmount")
     receipt = params.get("TransactionReceipt") or result.transaction_id
+    problems = [problem] if problem else []
     if status is not PaymentStatus.COMPLETED:
         receipt = None  # a failed result may carry a TransactionID too (API.md §5): no receipt
+    elif result.transaction_id and receipt != result.transaction_id:
+        problems.append(f"TransactionReceipt {str(receipt)[:20]!r} is not the TransactionID")
     return Outcome(
         status=status,
         result_code=result.code,
@@ -109,6 +123,6 @@ def _outcome(result: results.Result) -> Outcome:
         amount=amount,
         transaction_date=completed_at(params.get("TransactionCompletedDateTime")),
         settles=True,
-        problems=(problem,) if problem else (),
+        problems=tuple(problems),
         detail=params.named(DETAIL),
     )

@@ -2,7 +2,8 @@
 
 Pure: payloads in, parsed events and answers out. Payers are identified as Daraja sends them:
 v1 URLs get a SHA-256 of the MSISDN, v2 a masked one (2547 ***** 126), 2017-era traffic the
-number itself; only the last becomes a phone number, the others are kept as they came.
+number itself; only the last becomes a phone number, the others are kept as they came. A
+TransID that is no M-Pesa receipt is a problem the payment carries: payments records nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from apg.payments.collections import ACCEPTED
 from apg.payments.ports import CallbackRejected, Incoming, ProcessorEvent, Ref
 from apg.processors.mpesa import mapping
+from apg.processors.mpesa.products import evidence
 
 TRANSACTION_TYPE = "c2b_payment"
 METHOD_TYPE = "mpesa_c2b"
@@ -171,6 +173,7 @@ def _payment(raw: bytes, *, confirmed: bool) -> Incoming:
         phone_number=msisdn if PLAIN.fullmatch(msisdn) else None,
         transaction_date=mapping.parse_daraja_datetime(body.get("TransTime")),
         details=_details(body, shortcode.strip(), msisdn),
+        problems=tuple(evidence.receipt_problems(trans_id)),
     )
 
 

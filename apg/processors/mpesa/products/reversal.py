@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import Any
 
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.ports import Outcome, ProcessorEvent, Ref
+from apg.payments.ports import Operation, Outcome, ProcessorEvent, Ref
 from apg.processors.mpesa import mapping
-from apg.processors.mpesa.products import balance, results
+from apg.processors.mpesa.products import balance, evidence, results
 from apg.processors.mpesa.products.base import AsyncRequest
 
 TRANSACTION_TYPE = "reversal"
@@ -64,6 +65,21 @@ def parse_result(raw: bytes) -> ProcessorEvent:
     """A reversal Result -> event; success carries the reversal's TransactionID and Amount
     (the 2017 docs sent no parameters at all: that success then lacks its evidence)."""
     return results.parse_event(raw, _outcome)
+
+
+def mismatches(operation: Operation, detail: Mapping[str, Any], ours: Set[str]) -> list[str]:
+    """A success reverses the receipt asked (OriginalTransactionID) out of our shortcode (the
+    payer: DebitPartyPublicName, or a Transaction Status' DebitPartyName). The customer paid
+    back (CreditPartyPublicName) is the reversed payment's: not part of this operation."""
+    payer = detail.get("debit_party_public_name") or detail.get("debit_party_name")
+    return [
+        *evidence.same_text_problems(
+            "OriginalTransactionID",
+            detail.get("original_transaction_id"),
+            operation.details.get("transaction_id"),
+        ),
+        *evidence.party_problems("the payer", payer, *ours),
+    ]
 
 
 def _outcome(result: results.Result) -> Outcome:

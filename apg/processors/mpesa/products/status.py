@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import Any
 
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.ports import Outcome, ProcessorEvent, Ref
-from apg.processors.mpesa.products import results
+from apg.payments.ports import Operation, Outcome, ProcessorEvent, Ref
+from apg.processors.mpesa.products import evidence, results
 from apg.processors.mpesa.products.base import AsyncRequest
 
 TRANSACTION_TYPE = "transaction_status"
 KIND = "status"
 PATH = "/mpesa/transactionstatus/v1/query"
 # 0: the query was answered (the looked-up transaction's own state is in transaction_status).
+WENT_THROUGH = "Completed"
 STATUS_BY_RESULT_CODE = {"0": PaymentStatus.COMPLETED}  # SFC_IC0003, 2001, …: failed
 
 # Every spelling Daraja has used: the 2017 docs wrote keys with spaces and FinalizedTime.
@@ -71,6 +73,32 @@ def submitted_refs(request: AsyncRequest) -> tuple[Ref, ...]:
 def parse_result(raw: bytes) -> ProcessorEvent:
     """A status Result -> event; the looked-up transaction's fields in detail. Not money."""
     return results.parse_event(raw, _outcome)
+
+
+def mismatches(operation: Operation, detail: Mapping[str, Any], ours: Set[str]) -> list[str]:
+    """What a Result found is the transaction asked about: its receipt (ReceiptNo, of the shape
+    of one when it went through) or its OriginatorConversationID, as asked; and one of its
+    parties is our shortcode (M-Pesa shows only its own party's transactions)."""
+    asked, receipt = operation.details, detail.get("receipt_no")
+    problems = [
+        *evidence.same_text_problems("ReceiptNo", receipt, asked.get("transaction_id")),
+        *evidence.same_text_problems(
+            "OriginatorConversationID",
+            detail.get("originator_conversation_id"),
+            asked.get("original_conversation_id"),
+        ),
+    ]
+    if detail.get("transaction_status") == WENT_THROUGH:
+        problems += evidence.receipt_problems(receipt)
+    return problems + _ours_problems(detail, ours)
+
+
+def _ours_problems(detail: Mapping[str, Any], ours: Set[str]) -> list[str]:
+    names = [detail.get("debit_party_name"), detail.get("credit_party_name")]
+    numbers = [n for n in map(evidence.number_in, names) if n is not None]
+    if not numbers or not ours or any(evidence.same_number(n, o) for n in numbers for o in ours):
+        return []
+    return [f"neither party ({', '.join(numbers)}) is {' or '.join(sorted(ours))}"]
 
 
 def _outcome(result: results.Result) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from apg.payments.lifecycle import PaymentStatus
 from apg.payments.ports import (
     CallbackRejected,
     Misconfigured,
+    Operation,
     Outcome,
     ProcessorEvent,
     Ref,
@@ -18,7 +20,9 @@ from apg.payments.ports import (
 )
 from apg.processors.mpesa import mapping
 from apg.processors.mpesa.accounts import Shortcode
+from apg.processors.mpesa.products import evidence
 
+TRANSACTION_TYPE = "stk_push"
 PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 QUERY_PATH = "/mpesa/stkpushquery/v1/query"
 CALLBACK_KIND = "stk"
@@ -134,6 +138,13 @@ def parse_callback(raw: bytes) -> ProcessorEvent:
         detail={"phone_number": str(phone)[:15]} if isinstance(phone, int | str) else {},
     )
     return ProcessorEvent(refs=(Ref(CHECKOUT, str(checkout)),), outcome=outcome)
+
+
+def mismatches(operation: Operation, detail: Mapping[str, Any], ours: Set[str]) -> list[str]:
+    """A success names the payer's PhoneNumber: the phone the push went to. (It names no
+    shortcode: a push's own callback URL is all that ties it to the account.)"""
+    payer = detail.get("phone_number")
+    return evidence.party_problems("PhoneNumber", payer, operation.phone_number)
 
 
 def parse_query(body: dict[str, Any]) -> Outcome:
