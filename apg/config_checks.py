@@ -88,7 +88,7 @@ def _security_problems(s: Settings) -> Iterator[str]:
         networks(s.security.callback_allowlist)
     except ValueError as exc:
         yield f"security.callback_allowlist: {exc}"
-    for name in ("api_rate_limit", "callback_rate_limit"):
+    for name in ("api_rate_limit", "callback_rate_limit", "auth_failure_rate_limit"):
         value = getattr(s.security, name)
         try:
             if value:

@@ -84,6 +84,8 @@ class SecuritySettings:
     # per source IP on callbacks from outside the allowlist (never on allowlisted ones).
     api_rate_limit: str = "1200/minute"
     callback_rate_limit: str = "100/minute"
+    # Failed authentications (401) per source address: past it, that address gets 429s.
+    auth_failure_rate_limit: str = "60/minute"
     # A rotated callback URL token keeps working this long (open operations' callbacks).
     callback_token_grace_hours: int = 72
     # A successful STK callback completes the payment only once STK Query agrees.

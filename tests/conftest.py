@@ -93,6 +93,9 @@ def app(
             "security.secret_key": "test-secret",
             "monitoring.log_level": "WARNING",
             "performance.read_timeout_seconds": 1.5,  # the hanging-Daraja tests wait this long
+            # The suite sends hundreds of deliberate 401s from 127.0.0.1 a minute; this limit
+            # has its own app in tests/api/test_rate_limits.py.
+            "security.auth_failure_rate_limit": "",
         },
         clock=clock,
     )

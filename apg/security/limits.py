@@ -1,6 +1,6 @@
-"""Rate limits (Flask-Limiter): per API key on the merchant API, per source address on
-callbacks from outside the allowlist. Counters live in Redis when app.redis_url is set (shared
-by every worker), else in each worker's memory.
+"""Rate limits (Flask-Limiter): per API key on the merchant API, per source address on failed
+authentications and on callbacks from outside the allowlist. Counters live in Redis when
+app.redis_url is set (shared by every worker), else in each worker's memory.
 
 Callbacks from Safaricom's addresses are never throttled: at volume a handful of Safaricom
 hosts send hundreds a minute, and a 429 there loses a payment's news. A refused request is a
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, Flask, request
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 
 from apg.crypto import digest
@@ -30,7 +31,9 @@ class TooManyRequestsError(APGError):
     message = "Too many requests: slow down and retry after the time in Retry-After."
 
 
-def init_app(app: Flask, settings: Settings, api: list[Blueprint], callbacks: Blueprint) -> Limiter:
+def init_app(
+    app: Flask, settings: Settings, api: Sequence[Blueprint], callbacks: Blueprint
+) -> Limiter:
     """Attach the limiter to the app, and its limits to the merchant API's blueprints and the
     callbacks' (limits are kept by blueprint name, per app)."""
     limiter = Limiter(
@@ -51,6 +54,16 @@ def init_app(app: Flask, settings: Settings, api: list[Blueprint], callbacks: Bl
                 key_func=_api_key,
                 on_breach=_recorder("api", recorded),
             )(blueprint)
+    if settings.security.auth_failure_rate_limit:
+        # Counts only 401s, by address: cycling random keys (each its own api_rate_limit
+        # bucket) cannot guess on, nor fill the security event log.
+        for blueprint in api:
+            limiter.limit(
+                settings.security.auth_failure_rate_limit,
+                key_func=lambda: f"auth-failures:{_source_ip()}",
+                deduct_when=lambda response: response.status_code == 401,
+                on_breach=_recorder("auth_failures", recorded),
+            )(blueprint)
     if settings.security.callback_rate_limit:
         limiter.limit(
             settings.security.callback_rate_limit,
@@ -59,8 +72,7 @@ def init_app(app: Flask, settings: Settings, api: list[Blueprint], callbacks: Bl
             on_breach=_recorder("callbacks", recorded),
         )(callbacks)
 
-    @app.errorhandler(RateLimitExceeded)
-    def too_many_requests(exc: RateLimitExceeded) -> tuple[object, int]:
+    def too_many_requests(exc: RateLimitExceeded) -> ResponseReturnValue:
         current = limiter.current_limit
         wait = max(1, current.reset_at - int(time.time())) if current else 60
         return error_response(
@@ -68,6 +80,8 @@ def init_app(app: Flask, settings: Settings, api: list[Blueprint], callbacks: Bl
                 f"Too many requests ({exc.description}): retry in {wait} s.", retry_after=wait
             )
         )
+
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
 
     return limiter
 

@@ -38,6 +38,7 @@ def limited(app: Flask, clock: ShiftableClock) -> Iterator[Flask]:
             "monitoring.log_level": "WARNING",
             "security.api_rate_limit": "3/minute",
             "security.callback_rate_limit": "2/minute",
+            "security.auth_failure_rate_limit": "3/minute",
         },
         clock=clock,
     )
@@ -77,8 +78,27 @@ def test_the_api_limit_is_per_key_and_answers_429_with_retry_after(limited: Flas
     assert key_a[:13] in event.detail and key_a not in event.detail
 
 
-def test_an_empty_limit_turns_it_off(app: Flask, api_headers: dict[str, str]) -> None:
-    """The shared test app keeps the default (1200/minute); this only shows the default holds."""
+def test_failed_authentications_are_limited_per_address(limited: Flask) -> None:
+    """Each random key would have its own API-key allowance: the 401s count by address."""
+    _, key = make_tenant(limited, "Tenant A")
+    client = limited.test_client()
+    guesses = [list_payments(client, f"apg_live_guess{n}").status_code for n in range(4)]
+    assert guesses == [401, 401, 401, 429]
+    assert list_payments(client, key).status_code == 429  # that address, until the window ends
+    other = client.get(
+        "/api/v1/payments",
+        headers={"Authorization": f"Bearer {key}"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    assert other.status_code == 200
+    kinds = [e.kind for e in events(limited)]
+    assert kinds == ["auth_failed"] * 3 + ["rate_limited"]
+
+
+def test_the_default_limit_leaves_ordinary_use_alone(
+    app: Flask, api_headers: dict[str, str]
+) -> None:
+    """The shared test app keeps the default API limit (1200/minute)."""
     client = app.test_client()
     assert all(
         client.get("/api/v1/payments", headers=api_headers).status_code == 200 for _ in range(20)
