@@ -8,6 +8,7 @@ from typing import Any
 from flask import g, request
 
 from apg.errors import AuthenticationError, KeyModeMismatchError, error_response
+from apg.payments.queries import Scope
 from apg.security import events as security_events
 from apg.services import services
 from apg.tenants import keys
@@ -41,6 +42,17 @@ def authenticate_request() -> None:
     key, tenant = found
     keys.record_use(key, now)
     g.tenant, g.api_key, g.key_id, g.key_mode = tenant, api_key, key.id, key.mode
+    g.pop("scope", None)  # viewer() works it out again for this key
+
+
+def viewer() -> Scope:
+    """What the calling key may read: its tenant's operations on the accounts of its mode."""
+    if "scope" not in g:
+        ids: set[str] = set()
+        for processor in services().processors.all().values():
+            ids |= processor.accounts_of_mode(g.tenant.id, g.key_mode)
+        g.scope = Scope(g.tenant.id, frozenset(ids))
+    return g.scope
 
 
 def refuse_key_mode(error: KeyModeMismatchError) -> tuple[Any, int]:

@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.operations import (
     RECOVERED,
@@ -151,7 +152,7 @@ def create_b2b_payment(data: dict[str, Any]) -> PaymentTransaction:
 @blp.errors(404)
 def list_b2b_payments(query: dict[str, Any]) -> Page:
     """List B2B payments, newest first, with cursor pagination."""
-    return listing(g.tenant.id, TYPES, query)
+    return listing(viewer(), TYPES, query)
 
 
 @blp.route("/<b2b_payment_id>", methods=["GET"])
@@ -159,4 +160,4 @@ def list_b2b_payments(query: dict[str, Any]) -> Page:
 @blp.errors(404)
 def get_b2b_payment(b2b_payment_id: str) -> PaymentTransaction:
     """Fetch one B2B payment: `completed` with a receipt once M-Pesa's Result arrived."""
-    return queries.get_payment(g.tenant.id, b2b_payment_id, TYPES, noun="B2B payment")
+    return queries.get_payment(viewer(), b2b_payment_id, TYPES, noun="B2B payment")

@@ -176,7 +176,8 @@ def _run_idempotently(
         ttl=timedelta(hours=svc.settings.payments.idempotency_ttl_hours),
         lease=timedelta(seconds=svc.settings.payments.idempotency_lease_seconds),
     )
-    fp = idempotency.fingerprint(request.method, request.path, request.get_json(silent=True))
+    body = request.get_json(silent=True)
+    fp = idempotency.fingerprint(request.method, request.path, body, g.key_mode)
     started = svc.clock.now()
     claimed = idempotency.claim(tenant_id, key, fp, policy, started)
     if isinstance(claimed, idempotency.StoredResponse):

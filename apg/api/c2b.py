@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.operations import OperationListQuerySchema, list_schema, listing, result_detail
 from apg.api.schemas import REFERENCE, MinorUnits, MsisdnField, OutputSchema, amount_field, constant
@@ -253,7 +254,7 @@ class C2BPaymentListQuerySchema(OperationListQuerySchema):
 @blp.errors(404)
 def list_c2b_payments(query: dict[str, Any]) -> Page:
     """List payments customers sent, newest first, with cursor pagination."""
-    return listing(g.tenant.id, TYPES, query)
+    return listing(viewer(), TYPES, query)
 
 
 @blp.route("/payments/<c2b_payment_id>", methods=["GET"])
@@ -261,4 +262,4 @@ def list_c2b_payments(query: dict[str, Any]) -> Page:
 @blp.errors(404)
 def get_c2b_payment(c2b_payment_id: str) -> PaymentTransaction:
     """Fetch one payment a customer sent."""
-    return queries.get_payment(g.tenant.id, c2b_payment_id, TYPES, noun="C2B payment")
+    return queries.get_payment(viewer(), c2b_payment_id, TYPES, noun="C2B payment")

@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.operations import (
     RECOVERED,
@@ -113,7 +114,7 @@ def create_balance_inquiry(data: dict[str, Any]) -> PaymentTransaction:
 @blp.errors(404)
 def list_balance_inquiries(query: dict[str, Any]) -> Page:
     """List balance inquiries, newest first, with cursor pagination."""
-    return listing(g.tenant.id, BALANCE, query)
+    return listing(viewer(), BALANCE, query)
 
 
 @blp.route("/balance-inquiries/<inquiry_id>", methods=["GET"])
@@ -121,7 +122,7 @@ def list_balance_inquiries(query: dict[str, Any]) -> Page:
 @blp.errors(404)
 def get_balance_inquiry(inquiry_id: str) -> PaymentTransaction:
     """Fetch one balance inquiry: `completed` with `accounts` once M-Pesa's Result arrived."""
-    return queries.get_payment(g.tenant.id, inquiry_id, BALANCE, noun="balance inquiry")
+    return queries.get_payment(viewer(), inquiry_id, BALANCE, noun="balance inquiry")
 
 
 # --- transaction status --------------------------------------------------------------------
@@ -237,7 +238,7 @@ def create_transaction_status_query(data: dict[str, Any]) -> PaymentTransaction:
 @blp.errors(404)
 def list_transaction_status_queries(query: dict[str, Any]) -> Page:
     """List transaction status queries, newest first, with cursor pagination."""
-    return listing(g.tenant.id, STATUS, query)
+    return listing(viewer(), STATUS, query)
 
 
 @blp.route("/transaction-status-queries/<query_id>", methods=["GET"])
@@ -245,4 +246,4 @@ def list_transaction_status_queries(query: dict[str, Any]) -> Page:
 @blp.errors(404)
 def get_transaction_status_query(query_id: str) -> PaymentTransaction:
     """Fetch one status query: `transaction` holds M-Pesa's answer once its Result arrived."""
-    return queries.get_payment(g.tenant.id, query_id, STATUS, noun="transaction status query")
+    return queries.get_payment(viewer(), query_id, STATUS, noun="transaction status query")

@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 from apg.api.schemas import REFERENCE, AwareDateTime, OutputSchema, constant, ref
 from apg.payments import queries
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.queries import Page, PaymentFilter
+from apg.payments.queries import Page, PaymentFilter, Scope
 
 Recover = Callable[[str, str, datetime], tuple[str, int] | None]
 RECOVERED = (
@@ -101,8 +101,8 @@ def occasion_field() -> fields.String:
     )
 
 
-def listing(tenant_id: str, types: tuple[str, ...], query: dict[str, Any]) -> Page:
-    return queries.list_payments(tenant_id, PaymentFilter(types=types, **query))
+def listing(scope: Scope, types: tuple[str, ...], query: dict[str, Any]) -> Page:
+    return queries.list_payments(scope, PaymentFilter(types=types, **query))
 
 
 def recover_with(schema: ma.Schema, types: tuple[str, ...]) -> Recover:

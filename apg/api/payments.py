@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import g
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.schemas import (
     PaymentCreateSchema,
@@ -63,7 +64,7 @@ def create_payment(data: dict[str, Any]) -> PaymentTransaction:
 @blp.errors(404)
 def list_payments(query: dict[str, Any]) -> Page:
     """List payments, newest first, with cursor pagination and filters."""
-    return queries.list_payments(g.tenant.id, PaymentFilter(**query))
+    return queries.list_payments(viewer(), PaymentFilter(**query))
 
 
 @blp.route("/<payment_id>", methods=["GET"])
@@ -72,9 +73,10 @@ def list_payments(query: dict[str, Any]) -> Page:
 @blp.errors(404, 429, 502, 503, 504)
 def get_payment(query: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Fetch one payment; `?refresh=true` asks M-Pesa when it is still processing."""
+    payment = queries.get_payment(viewer(), payment_id)  # another mode's: 404, nothing asked
     if query["refresh"]:
-        return services().payments.refresh(g.tenant.id, payment_id)
-    return queries.get_payment(g.tenant.id, payment_id)
+        return services().payments.refresh(g.tenant.id, payment.id)
+    return payment
 
 
 @blp.route("/<payment_id>/events", methods=["GET"])
@@ -82,4 +84,4 @@ def get_payment(query: dict[str, Any], payment_id: str) -> PaymentTransaction:
 @blp.errors(404)
 def list_payment_events(payment_id: str) -> dict[str, Any]:
     """The payment's audit trail: every transition, enrichment and conflict, oldest first."""
-    return {"data": queries.events_of(g.tenant.id, payment_id)}
+    return {"data": queries.events_of(viewer(), payment_id)}

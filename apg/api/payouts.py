@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.operations import (
     OperationListQuerySchema,
@@ -114,7 +115,7 @@ def create_payout(data: dict[str, Any]) -> PaymentTransaction:
 @blp.errors(404)
 def list_payouts(query: dict[str, Any]) -> Page:
     """List payouts, newest first, with cursor pagination."""
-    return listing(g.tenant.id, TYPES, query)
+    return listing(viewer(), TYPES, query)
 
 
 @blp.route("/<payout_id>", methods=["GET"])
@@ -122,7 +123,7 @@ def list_payouts(query: dict[str, Any]) -> Page:
 @blp.errors(404)
 def get_payout(payout_id: str) -> PaymentTransaction:
     """Fetch one payout: `completed` with a receipt once M-Pesa's Result arrived."""
-    return queries.get_payment(g.tenant.id, payout_id, TYPES, noun="payout")
+    return queries.get_payment(viewer(), payout_id, TYPES, noun="payout")
 
 
 @blp.route("/<payout_id>/events", methods=["GET"])
@@ -130,4 +131,4 @@ def get_payout(payout_id: str) -> PaymentTransaction:
 @blp.errors(404)
 def list_payout_events(payout_id: str) -> dict[str, Any]:
     """The payout's audit trail: every transition and conflict, oldest first."""
-    return {"data": queries.events_of(g.tenant.id, payout_id, TYPES)}
+    return {"data": queries.events_of(viewer(), payout_id, TYPES)}

@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.operations import (
     RECOVERED,
@@ -99,7 +100,7 @@ ReversalListSchema = list_schema(ReversalSchema, "ReversalList")
 @blp.errors(403, 404, 409, 415, 422, 424, 429, 502, 503, 504)
 def create_reversal(data: dict[str, Any], payment_id: str) -> PaymentTransaction:
     """Reverse a completed payment (all of it, or `amount`); one reversal per payment."""
-    payment = queries.get_payment(g.tenant.id, payment_id)
+    payment = queries.get_payment(viewer(), payment_id)
     new = new_reversal(payment, data.get("amount"), data["reason"], data.get("metadata"))
     key = g.get("idempotency_key")
     return services().payments.initiate(g.tenant.id, new, idempotency_key=key, key_mode=g.key_mode)
@@ -110,7 +111,7 @@ def create_reversal(data: dict[str, Any], payment_id: str) -> PaymentTransaction
 @blp.errors(404)
 def list_payment_reversals(payment_id: str) -> Page:
     """The reversals asked for one payment, newest first (all of them: a handful at most)."""
-    payment = queries.get_payment(g.tenant.id, payment_id)
+    payment = queries.get_payment(viewer(), payment_id)
     return Page(data=reversals_of(g.tenant.id, payment.id))
 
 
@@ -120,7 +121,7 @@ def list_payment_reversals(payment_id: str) -> Page:
 @blp.errors(404)
 def list_reversals(query: dict[str, Any]) -> Page:
     """List reversals, newest first, with cursor pagination."""
-    return listing(g.tenant.id, TYPES, query)
+    return listing(viewer(), TYPES, query)
 
 
 @blp.route("/reversals/<reversal_id>", methods=["GET"])
@@ -128,4 +129,4 @@ def list_reversals(query: dict[str, Any]) -> Page:
 @blp.errors(404)
 def get_reversal(reversal_id: str) -> PaymentTransaction:
     """Fetch one reversal: `completed` once M-Pesa confirmed it (the payment is `reversed`)."""
-    return queries.get_payment(g.tenant.id, reversal_id, TYPES, noun="reversal")
+    return queries.get_payment(viewer(), reversal_id, TYPES, noun="reversal")

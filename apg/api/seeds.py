@@ -10,6 +10,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint, Recover
 from apg.api.schemas import REFERENCE, MsisdnField, OutputSchema, constant, ref
 from apg.errors import APGError, NotFoundError, OutcomeUnknownError, PaymentFailedError
@@ -237,7 +238,7 @@ def by_checkout_request_id(checkout_request_id: str) -> PaymentTransaction:
     """The tenant's payment with this CheckoutRequestID, refreshed if still processing."""
     found = ports.Ref("checkout_request_id", checkout_request_id)
     txn = services().payments.events.find(g.tenant.id, PROCESSOR, (found,))
-    if txn is None:
+    if txn is None or txn.account_id not in (viewer().account_ids or ()):  # the key's mode's
         message = f"No payment has CheckoutRequestID {checkout_request_id!r}."
         raise NotFoundError(message, param="checkout_request_id")
     return services().payments.refresh(g.tenant.id, txn.id)
@@ -296,4 +297,5 @@ def seed_check_status(payment_id: str) -> PaymentTransaction:
     Migration path, replaced by `GET /api/v1/payments/{id}?refresh=true`. `success` is true on
     every 200 (the call worked); `status` says whether the customer paid (`completed`).
     """
-    return services().payments.refresh(g.tenant.id, payment_id)
+    payment = queries.get_payment(viewer(), payment_id)  # another mode's: 404, nothing asked
+    return services().payments.refresh(g.tenant.id, payment.id)

@@ -36,9 +36,11 @@ class Policy:
     lease: timedelta  # how long an in-flight claim is its owner's
 
 
-def fingerprint(method: str, path: str, body: Any) -> str:
-    """Same request, same fingerprint: the body is canonicalised (key order does not matter)."""
-    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+def fingerprint(method: str, path: str, body: Any, mode: str = "test") -> str:
+    """Same request, same fingerprint: the body is canonicalised (key order does not matter).
+    The API key's mode is part of the request: a live key reusing a test key's Idempotency-Key
+    sends another request (422), never gets the test one's answer replayed."""
+    canonical = json.dumps([method, path, body, mode], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -216,6 +216,11 @@ class Processor(Protocol):
         shortcode a C2B payment was paid to), or None when the tenant has no such account."""
         ...
 
+    def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
+        """The ids of the tenant's accounts an API key of `mode` (test | live) may use: what
+        such a key may read operations of."""
+        ...
+
     def refs_before_submit(self, operation: Operation) -> tuple[Ref, ...]:
         """Refs the processor will use that are known before sending (stored first, so a Result
         that outruns a lost acknowledgement still finds its transaction)."""

@@ -1,9 +1,12 @@
-"""Reading payments: one, a page, by Idempotency-Key, and the audit trail. Tenant-scoped."""
+"""Reading payments: one, a page, by Idempotency-Key, and the audit trail. Every read is scoped
+to a tenant and, for an API key, to the accounts its mode may use (Scope)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 
@@ -13,6 +16,29 @@ from apg.payments.models import PaymentEvent, PaymentTransaction
 
 # What each API resource lists: collections are "payments"; payouts, inquiries… their own.
 COLLECTIONS = ("stk_push", "c2b_payment")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose operations a reader sees: the tenant's, on `account_ids` only when given (an API
+    key sees its mode's accounts: a test key never reads a live payment, nor the reverse)."""
+
+    tenant_id: str
+    account_ids: frozenset[str] | None = None  # None: every account (operators, the library)
+
+    @classmethod
+    def of(cls, scope: Scope | str) -> Scope:
+        return scope if isinstance(scope, Scope) else cls(scope)
+
+    def clauses(self) -> list[Any]:
+        found = [PaymentTransaction.tenant_id == self.tenant_id]
+        if self.account_ids is not None:
+            found.append(PaymentTransaction.account_id.in_(self.account_ids))
+        return found
+
+
+def scope_of(tenant_id: str, account_ids: Collection[str] | None) -> Scope:
+    return Scope(tenant_id, None if account_ids is None else frozenset(account_ids))
 
 
 @dataclass(frozen=True)
@@ -33,14 +59,17 @@ class Page:
 
 
 def get_payment(
-    tenant_id: str, payment_id: str, types: tuple[str, ...] = COLLECTIONS, noun: str = "payment"
+    scope: Scope | str,
+    payment_id: str,
+    types: tuple[str, ...] = COLLECTIONS,
+    noun: str = "payment",
 ) -> PaymentTransaction:
-    """The tenant's transaction of one of `types` (each resource sees only its own kind)."""
+    """The scope's transaction of one of `types` (each resource sees only its own kind)."""
     payment = db.session.execute(
         select(PaymentTransaction).where(
             PaymentTransaction.id == payment_id,
-            PaymentTransaction.tenant_id == tenant_id,
             PaymentTransaction.transaction_type.in_(types),
+            *Scope.of(scope).clauses(),
         )
     ).scalar_one_or_none()
     if payment is None:
@@ -67,9 +96,9 @@ def by_idempotency_key(tenant_id: str, key: str, since: datetime) -> PaymentTran
 
 
 def events_of(
-    tenant_id: str, payment_id: str, types: tuple[str, ...] = COLLECTIONS
+    scope: Scope | str, payment_id: str, types: tuple[str, ...] = COLLECTIONS
 ) -> list[PaymentEvent]:
-    txn = get_payment(tenant_id, payment_id, types)
+    txn = get_payment(scope, payment_id, types)
     return list(
         db.session.execute(
             select(PaymentEvent).where(PaymentEvent.payment_id == txn.id).order_by(PaymentEvent.id)
@@ -77,14 +106,14 @@ def events_of(
     )
 
 
-def list_payments(tenant_id: str, f: PaymentFilter) -> Page:
+def list_payments(scope: Scope | str, f: PaymentFilter) -> Page:
     """Newest first; `starting_after` is the last id of the previous page (keyset cursor)."""
     query = select(PaymentTransaction).where(
-        PaymentTransaction.tenant_id == tenant_id, PaymentTransaction.transaction_type.in_(f.types)
+        PaymentTransaction.transaction_type.in_(f.types), *Scope.of(scope).clauses()
     )
     if f.starting_after:
         try:
-            anchor = get_payment(tenant_id, f.starting_after, f.types)
+            anchor = get_payment(scope, f.starting_after, f.types)
         except NotFoundError as exc:
             exc.param = "starting_after"
             raise

@@ -45,6 +45,9 @@ class FakeProcessor:
     def account_by_number(self, tenant_id: str, number: str) -> str | None:
         return None  # the fake takes no incoming money: any report of some is unmatched
 
+    def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
+        return frozenset({f"fake_account_{tenant_id}"})
+
     def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
         return ()
 

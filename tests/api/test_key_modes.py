@@ -134,7 +134,10 @@ def mismatches(app: Flask) -> list[SecurityEvent]:
         return list(db.session.execute(query).scalars())
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+NAMING_ROUTES = [route for route in ROUTES if "{payment}" not in route[1]]
+
+
+@pytest.mark.parametrize("route", NAMING_ROUTES, ids=[" ".join(r[:2]) for r in NAMING_ROUTES])
 @pytest.mark.parametrize(
     ("key", "environment"), [("test", "production"), ("live", "emulator")], ids=["test", "live"]
 )
@@ -259,3 +262,58 @@ def test_without_a_key_an_operator_path_may_use_any_account(
         for account_id in (mixed["production paybill"], mixed["emulator paybill"]):
             named = NewPayment(**{**new.__dict__, "account_id": account_id})
             assert payments_.initiate(mixed["tenant"], named).account_id == account_id
+
+
+@pytest.mark.parametrize(
+    ("key", "other", "own"),
+    [
+        ("test", "production paybill", "emulator paybill"),
+        ("live", "emulator paybill", "production paybill"),
+    ],
+    ids=["test", "live"],
+)
+def test_the_other_modes_operations_are_invisible(
+    app: Flask,
+    client: FlaskClient,
+    mixed: dict[str, str],
+    daraja: Sent,
+    key: str,
+    other: str,
+    own: str,
+) -> None:
+    """A test key never reads (nor refreshes, nor reverses) a live payment, nor the reverse:
+    to it, the other mode's operations do not exist."""
+    hidden = make_payment(app, mixed["tenant"], account_id=mixed[other], status="processing")
+    seen = make_payment(app, mixed["tenant"], account_id=mixed[own], status="processing")
+    headers = bearer(mixed[key])
+    for path in (
+        f"/api/v1/payments/{hidden}",
+        f"/api/v1/payments/{hidden}?refresh=true",
+        f"/api/v1/payments/{hidden}/events",
+        f"/api/payments/{hidden}/check_status/",
+    ):
+        response = client.get(path, headers=headers)
+        assert (response.status_code, response.json["error"]["code"]) == (404, "resource_missing")
+    reversal = client.post(
+        f"/api/v1/payments/{hidden}/reversals", json={"reason": "Refund"}, headers=headers
+    )
+    assert reversal.status_code == 404
+    listed = client.get("/api/v1/payments", headers=headers).json["data"]
+    assert [payment["id"] for payment in listed] == [seen]
+    assert daraja == []  # nothing was asked of M-Pesa about the hidden one
+
+
+def test_an_idempotency_key_is_never_replayed_across_modes(
+    client: FlaskClient, mixed: dict[str, str], daraja: Sent
+) -> None:
+    body = {"amount": 10000, "phone_number": "0708374149"}
+    first = client.post(
+        "/api/v1/payouts", json=body, headers={**bearer(mixed["test"]), "Idempotency-Key": "k-1"}
+    )
+    assert first.status_code < 300, first.json
+    again = client.post(
+        "/api/v1/payouts", json=body, headers={**bearer(mixed["live"]), "Idempotency-Key": "k-1"}
+    )
+    assert again.status_code == 422  # another request with a used key, not the test one's answer
+    assert "Idempotent-Replayed" not in again.headers
+    assert len(daraja) == 1

@@ -97,6 +97,17 @@ class MpesaProcessor:
             f" {transaction_type}{keyed} (add one: flask --app wsgi apg add-account)."
         )
 
+    def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
+        account = accounts.MpesaAccount
+        return frozenset(
+            db.session.execute(
+                select(account.id).where(
+                    account.tenant_id == tenant_id,
+                    account.environment.in_(accounts.environments_for(mode)),
+                )
+            ).scalars()
+        )
+
     def account_by_number(self, tenant_id: str, number: str) -> str | None:
         """The tenant's paybill or till with this shortcode (else a till with this store number):
         where a C2B payment to `number` belongs."""
