@@ -66,10 +66,12 @@ def rename_merchant(tenant_id: str, name: str) -> Tenant:
     return _committed(lambda: tenants.rename_tenant(tenant_id, name))
 
 
-def issue_api_key(services: Services, tenant_id: str) -> str:
+def issue_api_key(services: Services, tenant_id: str, mode: str | None = None) -> str:
+    """A new key of `mode` (default: live if the tenant ever had a live key, else test)."""
     _require_tenant(tenant_id)
     now = services.clock.now()
-    return _committed(lambda: tenants.add_api_key(tenant_id, tenants.key_mode_for(tenant_id), now))
+    mode = mode or tenants.key_mode_for(tenant_id)
+    return _committed(lambda: tenants.add_api_key(tenant_id, mode, now))
 
 
 def revoke_api_key(services: Services, key_id: str) -> tuple[ApiKey, bool]:

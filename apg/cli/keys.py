@@ -19,10 +19,16 @@ KEY_ID_HELP = "The key's id (key_…, from list-api-keys), not the key"
 
 @cli.command("create-api-key")
 @click.option("--tenant", "tenant_id", required=True)
-def create_api_key(tenant_id: str) -> None:
+@click.option(
+    "--mode",
+    type=click.Choice(tenants.KEY_MODES),
+    help="test (emulator and sandbox accounts) or live (production ones); default: live if the"
+    " tenant has ever had a live key, else test",
+)
+def create_api_key(tenant_id: str, mode: str | None) -> None:
     """Issue another API key for a tenant; prints {"api_key"}."""
     try:
-        api_key = onboarding.issue_api_key(services(), tenant_id)
+        api_key = onboarding.issue_api_key(services(), tenant_id, mode)
     except LookupError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(json.dumps({"api_key": api_key}))

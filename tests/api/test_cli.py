@@ -163,6 +163,15 @@ def test_create_api_key_adds_a_second_working_key(app: Flask, client: FlaskClien
     assert client.get("/api/v1/payments", headers=bearer(key)).status_code == 200
 
 
+def test_create_api_key_takes_the_mode_asked_for(app: Flask) -> None:
+    """A tenant with a live key can still be given a test key (and the reverse)."""
+    tenant_id = created(app, "--name", "Shop")["tenant_id"]
+    for mode in ("live", "test"):
+        code, output = run(app, "create-api-key", "--tenant", tenant_id, "--mode", mode)
+        assert code == 0 and json.loads(output)["api_key"].startswith(f"apg_{mode}_")
+    assert run(app, "create-api-key", "--tenant", tenant_id, "--mode", "prod")[0] == 2
+
+
 def test_bad_input_is_a_usage_error(app: Flask) -> None:
     assert run(app, "create-tenant", "--name", "X", "--shortcode", "12")[0] == 2
     assert run(app, "create-tenant", "--name", "X", "--shortcode-kind", "till")[0] == 2
