@@ -4,6 +4,7 @@ and the first hit of each window is a security event."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +23,11 @@ from tests.support.factories import make_tenant
 from tests.support.openapi import CheckedClient
 
 STRANGER = "203.0.113.9"
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
-@pytest.fixture
-def limited(app: Flask, clock: ShiftableClock) -> Iterator[Flask]:
-    """A second app on the same database with small limits (its own counters)."""
+def limited_app(app: Flask, clock: ShiftableClock, **overrides: Any) -> Flask:
+    """Another app on the same database, with small limits (and its own counters)."""
     settings = app.extensions["apg"].settings
     other = create_app(
         {
@@ -39,14 +40,36 @@ def limited(app: Flask, clock: ShiftableClock) -> Iterator[Flask]:
             "security.api_rate_limit": "3/minute",
             "security.callback_rate_limit": "2/minute",
             "security.auth_failure_rate_limit": "3/minute",
+            **overrides,
         },
         clock=clock,
     )
     other.config["TESTING"] = True
     other.test_client_class = CheckedClient
+    return other
+
+
+@pytest.fixture
+def limited(app: Flask, clock: ShiftableClock) -> Iterator[Flask]:
+    other = limited_app(app, clock)
     yield other
     with other.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+def test_workers_sharing_redis_share_one_allowance(app: Flask, clock: ShiftableClock) -> None:
+    """Two workers (apps) with app.redis_url count a key's requests together."""
+    first, second = (limited_app(app, clock, **{"app.redis_url": REDIS_URL}) for _ in range(2))
+    _, key = make_tenant(first, "Tenant A")
+    answers = [
+        list_payments(worker.test_client(), key).status_code
+        for worker in (first, second, first, second)
+    ]
+    assert answers == [200, 200, 200, 429]
+    for worker in (first, second):
+        with worker.app_context():
+            db.engine.dispose()
 
 
 def events(app: Flask) -> list[SecurityEvent]:
