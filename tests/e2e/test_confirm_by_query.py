@@ -41,9 +41,15 @@ def test_the_processor_takes_the_setting_from_the_configuration(
 ) -> None:
     database = f"sqlite:///{tmp_path / 'confirm.db'}"
     app = create_app(
-        {"app.database_url": database, "security.confirm_callbacks_by_query": configured}
+        {
+            "app.env": "development",  # whatever another test left in the environment
+            "app.database_url": database,
+            "security.confirm_callbacks_by_query": configured,
+        }
     )
     assert app.extensions["apg"].processors.get("mpesa").confirm_by_query is configured
+    with app.app_context():
+        db.engine.dispose()
 
 
 def success(checkout_id: str, phone: str = PHONE, receipt: str = "UKN1ABCDEF") -> dict:
