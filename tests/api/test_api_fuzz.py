@@ -175,3 +175,27 @@ def test_a_nul_character_anywhere_is_never_a_500(fuzz_app: Flask, name: str) -> 
         path, method=method, json=body, headers={"Authorization": f"Bearer {tenant.api_key}"}
     )
     assert response.status_code < 500, response.json
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a 500 (OverflowError); fixed in the next commit")
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/api/v1/payments?created_gte=9999-12-31T23:59:59-12:00", "created_gte"),
+        ("/api/v1/payouts?created_lt=0001-01-01T00:00:00%2B14:00", "created_lt"),
+        ("/api/v1/c2b/payments?created_gte=9999-12-31T20:00:00-04:00", "created_gte"),
+    ],
+)
+def test_a_date_time_outside_the_calendar_in_utc_is_a_400(
+    fuzz_app: Flask, path: str, param: str
+) -> None:
+    """Valid ISO 8601, but in UTC (how it is compared) before year 1 or after 9999."""
+    tenant = make_fuzz_tenant(fuzz_app)
+    response = fuzz_app.test_client().get(
+        path, headers={"Authorization": f"Bearer {tenant.api_key}"}
+    )
+    assert response.status_code == 400, response.json
+    assert (response.json["error"]["code"], response.json["error"]["param"]) == (
+        "invalid_request",
+        param,
+    )
