@@ -68,13 +68,24 @@ class MsisdnField(fields.String):
 
 
 class AwareDateTime(fields.AwareDateTime):
-    """ISO 8601; naive times are UTC. A space where the offset's `+` was gets a hint: in a
-    query string an unencoded `+` arrives as a space."""
+    """ISO 8601; naive times are UTC, and in UTC it must fall in years 1-9999 (it is compared
+    in UTC). A space where the offset's `+` was gets a hint: in a query string an unencoded `+`
+    arrives as a space."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default_timezone=UTC, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        moment = self._parse(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+            raise ma.ValidationError(
+                "out of range: in UTC it is before year 1 or after 9999"
+            ) from None
+        return moment
+
+    def _parse(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         try:
             return super()._deserialize(value, attr, data, **kwargs)
         except ma.ValidationError:

@@ -177,7 +177,6 @@ def test_a_nul_character_anywhere_is_never_a_500(fuzz_app: Flask, name: str) -> 
     assert response.status_code < 500, response.json
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a 500 (OverflowError); fixed in the next commit")
 @pytest.mark.parametrize(
     ("path", "param"),
     [
