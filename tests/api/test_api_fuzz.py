@@ -198,3 +198,18 @@ def test_a_date_time_outside_the_calendar_in_utc_is_a_400(
         "invalid_request",
         param,
     )
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a 500 (integer overflow); fixed in the next commit")
+@pytest.mark.parametrize("field", ["min_amount", "max_amount"])
+def test_a_validation_rule_amount_beyond_what_is_stored_is_a_400(
+    fuzz_app: Flask, field: str
+) -> None:
+    tenant = make_fuzz_tenant(fuzz_app)
+    response = fuzz_app.test_client().put(
+        "/api/v1/c2b/validation-rules",
+        json={field: 2**63},
+        headers={"Authorization": f"Bearer {tenant.api_key}"},
+    )
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["param"] == field
