@@ -32,6 +32,8 @@ from apg.services import services
 TYPES = (c2b.TRANSACTION_TYPE,)
 ACCOUNT_ID = {"description": "Which of your paybills or tills (mpa_…); defaults to the oldest"}
 TEXT = {"type": "string"}
+# Cents, as collection_rules keeps them: a BIGINT.
+RULE_AMOUNT = validate.Range(min=0, max=2**63 - 1)
 
 blp = Blueprint(
     "c2b",
@@ -153,8 +155,8 @@ class ValidationRulesSchema(ma.Schema):
             "example": r"INV-\d{4,8}",
         },
     )
-    min_amount = MinorUnits(allow_none=True, validate=validate.Range(min=0))
-    max_amount = MinorUnits(allow_none=True, validate=validate.Range(min=0))
+    min_amount = MinorUnits(allow_none=True, validate=RULE_AMOUNT)
+    max_amount = MinorUnits(allow_none=True, validate=RULE_AMOUNT)
     allowed_account_references = fields.List(
         fields.String(validate=validate.Length(1, c2b.MAX_REFERENCE_LENGTH)),
         load_default=list,

@@ -200,7 +200,6 @@ def test_a_date_time_outside_the_calendar_in_utc_is_a_400(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a 500 (integer overflow); fixed in the next commit")
 @pytest.mark.parametrize("field", ["min_amount", "max_amount"])
 def test_a_validation_rule_amount_beyond_what_is_stored_is_a_400(
     fuzz_app: Flask, field: str
