@@ -51,7 +51,9 @@ class Payments:
         self.limits = limits
         self.clock = clock
         self.registry = registry
-        self.events = EventApplier(clock)
+        # The processors registered so far (every one, in create_app): what reconciliation's
+        # answers about another operation are cross-checked with.
+        self.events = EventApplier(clock, registry.all())
         self.events.moved_listeners.append(ReversalListener(clock))
         # A reconciling Transaction Status Result settles the operation it asked about at once.
         self.events.moved_listeners.append(StatusAnswerListener(self.events))

@@ -48,6 +48,12 @@ class FakeProcessor:
     def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
         return frozenset({f"fake_account_{tenant_id}"})
 
+    def cross_check(self, operation: ports.Operation, outcome: ports.Outcome) -> tuple[str, ...]:
+        return ()  # its reports name nothing beyond the outcome itself
+
+    def needs_confirmation(self, operation: ports.Operation) -> bool:
+        return False
+
     def refs_before_submit(self, operation: ports.Operation) -> tuple[ports.Ref, ...]:
         return ()
 

@@ -100,7 +100,9 @@ class Inbox:
                 f"Not a {row.kind} callback: {row.error}", code="malformed_callback"
             )
         if verdict == Verdict.REVIEW:
-            self._security_event(SecurityEventKind.CALLBACK_MISMATCH, row, delivery)
+            held = db.session.get(PaymentTransaction, row.payment_id) if row.payment_id else None
+            why = held.status_reason if held else row.error
+            self._security_event(SecurityEventKind.CALLBACK_MISMATCH, row, delivery, why)
         return processor.answer(row.kind, verdict)
 
     def _refuse(self, row: InboundCallback, delivery: Delivery, lookup: Lookup) -> NoReturn:
@@ -113,7 +115,9 @@ class Inbox:
             self._security_event(SecurityEventKind.CALLBACK_UNKNOWN_TOKEN, row, delivery)
         raise NotFoundError("Unknown callback URL.")
 
-    def _security_event(self, kind: str, row: InboundCallback, delivery: Delivery) -> None:
+    def _security_event(
+        self, kind: str, row: InboundCallback, delivery: Delivery, reason: str | None = None
+    ) -> None:
         security_events.record(
             kind,
             self.clock.now(),
@@ -122,7 +126,8 @@ class Inbox:
             path=f"/webhooks/{delivery.processor}/…/{delivery.kind}"[:200],  # never the token
             callback_id=row.id,
             callback_kind=delivery.kind[:32],
-            reason=row.error,
+            payment_id=row.payment_id,
+            reason=reason or row.error,
         )
 
     def process(self, row: InboundCallback) -> str:

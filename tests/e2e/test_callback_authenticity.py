@@ -178,6 +178,8 @@ def test_a_wrong_amount_credits_nothing_and_is_a_security_event(
     assert status_of(app, pending) == "review"
     [event] = security_events(app)
     assert (event.kind, event.tenant_id) == ("callback_mismatch", tenant[0])
+    detail = json.loads(event.detail)
+    assert detail["payment_id"] == pending and "amount" in detail["reason"]
 
 
 def test_an_unknown_checkout_id_credits_nothing(

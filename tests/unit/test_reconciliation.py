@@ -58,6 +58,9 @@ class ScriptedProcessor:
         self.asked.append(operation.id)
         return self.answers.pop(0) if self.answers else ports.StillPending()
 
+    def cross_check(self, operation: ports.Operation, outcome: ports.Outcome) -> tuple[str, ...]:
+        return ()
+
     def parse_callback(self, kind: str, raw: bytes) -> ports.ProcessorEvent:
         try:
             sent = json.loads(raw)

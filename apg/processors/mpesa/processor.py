@@ -8,16 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import case, or_, select
-
 from apg.clock import Clock
 from apg.crypto import SecretBox
-from apg.extensions import db
 from apg.payments import ports
 from apg.payments.ports import CallbackRejected
-from apg.processors.mpesa import accounts, catalog, retry
+from apg.processors.mpesa import accounts, catalog, lookups, retry
 from apg.processors.mpesa.breaker import BreakerKey, Breakers, CircuitOpenError, make_breakers
-from apg.processors.mpesa.catalog import ACCOUNT_KINDS, BY_KIND, BY_TYPE
+from apg.processors.mpesa.catalog import BY_KIND, BY_TYPE
 from apg.processors.mpesa.client import (
     CredentialsRejectedError,
     DarajaClient,
@@ -28,7 +25,7 @@ from apg.processors.mpesa.client import (
     credential_fingerprint,
     new_session,
 )
-from apg.processors.mpesa.products import c2b, checks, results, stk
+from apg.processors.mpesa.products import c2b, results, stk
 from apg.processors.mpesa.products.base import AsyncProduct, AsyncRequest
 from apg.processors.mpesa.security import security_credential
 from apg.processors.mpesa.tokens import TokenStore
@@ -79,55 +76,13 @@ class MpesaProcessor:
         *,
         mode: str | None = None,
     ) -> str:
-        kinds = ACCOUNT_KINDS[transaction_type]
-        initiator = transaction_type in BY_TYPE
-        environments = accounts.environments_for(mode)
-        account_id = accounts.choose_account(tenant_id, kinds, preferred, initiator, environments)
-        if account_id is not None:
-            return account_id
-        # The tenant's own account, fit for it but not for this key: say so (another tenant's,
-        # or an unfit one, is answered as no account, exactly as an unknown id).
-        if mode and preferred and accounts.choose_account(tenant_id, kinds, preferred, initiator):
-            raise ports.WrongMode(accounts.wrong_mode(preferred, mode))
-        which = f"account {preferred}" if preferred else "no account"
-        needs = " with an initiator name and password" if initiator else ""
-        keyed = f" usable by a {mode} key ({' or '.join(environments)})" if mode else ""
-        raise ports.NoAccount(
-            f"This tenant has {which} of kind {' or '.join(kinds)}{needs} for"
-            f" {transaction_type}{keyed} (add one: flask --app wsgi apg add-account)."
-        )
+        return lookups.account_for(tenant_id, transaction_type, preferred, mode)
 
     def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
-        account = accounts.MpesaAccount
-        return frozenset(
-            db.session.execute(
-                select(account.id).where(
-                    account.tenant_id == tenant_id,
-                    account.environment.in_(accounts.environments_for(mode)),
-                )
-            ).scalars()
-        )
+        return lookups.accounts_of_mode(tenant_id, mode)
 
     def account_by_number(self, tenant_id: str, number: str) -> str | None:
-        """The tenant's paybill or till with this shortcode (else a till with this store number):
-        where a C2B payment to `number` belongs."""
-        account = accounts.MpesaAccount
-        by_shortcode = account.shortcode == number
-        return db.session.execute(
-            select(account.id)
-            .where(account.tenant_id == tenant_id, account.kind.in_(accounts.STK_KINDS))
-            .where(or_(by_shortcode, account.store_number == number))
-            .order_by(case((by_shortcode, 0), else_=1), account.created_at, account.id)
-            .limit(1)
-        ).scalar_one_or_none()
-
-    def _numbers(self, account_id: str) -> frozenset[str]:
-        """The numbers M-Pesa may name the account by: its shortcode, a till's store number."""
-        account = accounts.MpesaAccount
-        row = db.session.execute(
-            select(account.shortcode, account.store_number).where(account.id == account_id)
-        ).one_or_none()
-        return frozenset(number for number in row or () if number)
+        return lookups.account_by_number(tenant_id, number)
 
     def credentials(self, account_id: str) -> accounts.Credentials:
         return accounts.load_credentials(account_id, self._box, self._base_urls)
@@ -257,7 +212,7 @@ class MpesaProcessor:
 
     def cross_check(self, operation: ports.Operation, outcome: ports.Outcome) -> tuple[str, ...]:
         """The receipt's shape and what the product's report names (products.checks)."""
-        return checks.mismatches(operation, outcome, self._numbers(operation.account_id))
+        return lookups.cross_check(operation, outcome)
 
     def needs_confirmation(self, operation: ports.Operation) -> bool:
         """STK Push alone has a query that answers with the outcome (the others' answers
