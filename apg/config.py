@@ -39,6 +39,7 @@ ENV_VARS = {
     "APG_API_RATE_LIMIT": "security.api_rate_limit",
     "APG_CALLBACK_RATE_LIMIT": "security.callback_rate_limit",  # wins over MAX_CALLBACK_RATE
     "APG_AUTH_FAILURE_RATE_LIMIT": "security.auth_failure_rate_limit",
+    "APG_CONFIRM_CALLBACKS_BY_QUERY": "security.confirm_callbacks_by_query",
     "APG_DEFAULT_TENANT_ENABLED": "default_tenant.enabled",
     "APG_DEFAULT_TENANT_NAME": "default_tenant.name",
     "MPESA_ENVIRONMENT": "default_tenant.environment",

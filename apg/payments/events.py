@@ -17,15 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from apg.clock import Clock
 from apg.extensions import db
 from apg.payments import collections as rules
+from apg.payments import evidence, lifecycle, ports, transitions
 from apg.payments import incoming as unasked
-from apg.payments import lifecycle, ports, transitions
-from apg.payments.evidence import (
-    cross_checked,
-    describe,
-    evidence_problems,
-    incoming_problems,
-    settles_as_success,
-)
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.models import PaymentTransaction, ProcessorReference
 from apg.payments.operations import operation_of, reference_row
@@ -88,7 +81,7 @@ class EventApplier:
             return self._reported_again(txn, processor, event.incoming), txn.id
         if event.outcome is None:
             return Verdict.DUPLICATE, txn.id
-        outcome, mismatches = event.outcome, cross_checked(txn, event.outcome, processor)
+        outcome, mismatches = event.outcome, evidence.cross_checked(txn, event.outcome, processor)
         if self._needs_confirmation(txn, processor, outcome, mismatches):
             return self._apply_confirmed(txn, processor, outcome), txn.id
         return self.apply_outcome(txn, outcome, source="callback", mismatches=mismatches), txn.id
@@ -140,7 +133,7 @@ class EventApplier:
         if (
             paid := unasked.paid_with(tenant_id, processor.name, incoming.receipt, now)
         ) is not None:
-            if problems := incoming_problems(paid, incoming, account_id):
+            if problems := evidence.incoming_problems(paid, incoming, account_id):
                 return self._hold(paid, problems, source="callback"), paid.id
             with contextlib.suppress(IntegrityError), db.session.begin_nested():
                 unasked.insert([reference_row(paid, ref, now) for ref in refs])
@@ -170,7 +163,7 @@ class EventApplier:
         so does any report whose processor found it `mismatches` the operation. `detail` joins
         the audit row of the move."""
         now = self.clock.now()
-        problems = [*mismatches, *evidence_problems(txn, outcome)]
+        problems = [*mismatches, *evidence.evidence_problems(txn, outcome)]
         target = PaymentStatus.REVIEW if problems else outcome.status
         fields = _fields(txn, outcome, "; ".join(problems) if problems else None)
         audit = {**(detail or {}), **({"problems": problems} if problems else {})}
@@ -181,7 +174,7 @@ class EventApplier:
                 log.warning("payment %s held for review: %s", txn.id, "; ".join(problems))
             self._moved(txn, source)
             return Verdict.REVIEW if problems else Verdict.APPLIED
-        if settles_as_success(outcome) and txn.status == PaymentStatus.COMPLETED:
+        if evidence.settles_as_success(outcome) and txn.status == PaymentStatus.COMPLETED:
             # Evidence that checks out, for a payment a query completed: fill it in. (Evidence
             # that does not check out already moved it to review above.)
             return self._enrich(txn, outcome, source)
@@ -229,7 +222,7 @@ class EventApplier:
         """Money found again by its refs: a copy that agrees is a duplicate; one that does not
         holds the payment it was recorded as."""
         account_id = processor.account_by_number(txn.tenant_id, incoming.account_number)
-        problems = incoming_problems(txn, incoming, account_id)
+        problems = evidence.incoming_problems(txn, incoming, account_id)
         return self._hold(txn, problems, source="callback") if problems else Verdict.DUPLICATE
 
     def _needs_confirmation(
@@ -241,14 +234,14 @@ class EventApplier:
     ) -> bool:
         """A success that would complete `txn` with evidence that checks out (else it goes to
         review as it is), of an operation its processor wants confirmed by query."""
-        completes = settles_as_success(outcome) and lifecycle.allows(
+        completes = evidence.settles_as_success(outcome) and lifecycle.allows(
             txn.transaction_type, PaymentStatus(txn.status), PaymentStatus.COMPLETED
         )
         return (
             completes
             and processor.needs_confirmation(operation_of(txn))
             and not mismatches
-            and not evidence_problems(txn, outcome)
+            and not evidence.evidence_problems(txn, outcome)
         )
 
     def _apply_confirmed(
@@ -261,7 +254,7 @@ class EventApplier:
         db.session.commit()
         answer = processor.query(operation)
         if not isinstance(answer, ports.Outcome):
-            why = f"awaiting confirmation by query: {describe(answer)}"
+            why = f"awaiting confirmation by query: {evidence.describe(answer)}"
             log.info("payment %s: success %s", operation.id, why)
             return f"{Verdict.UNCONFIRMED}:{why}"
         asked = {"confirmed_by_query": answer.status.value, "query_result_code": answer.result_code}
