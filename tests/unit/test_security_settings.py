@@ -10,10 +10,12 @@ import pytest
 from apg.config import ConfigError, load_settings
 from apg.settings import SAFARICOM_CALLBACK_IPS
 
-NO_FILE = Path("/nonexistent/mpesa.yaml")
+# Built-in defaults only: the file load_settings is pointed at does not exist.
+NO_FILE = Path(__file__).parent / "no-such-config.yaml"
 
 
 def settings(**environ: str):  # type: ignore[no-untyped-def]
+    assert not NO_FILE.exists()
     return load_settings(environ=environ, path=NO_FILE)
 
 
