@@ -72,7 +72,7 @@ class EventApplier:
             account_id = processor.account_by_number(tenant_id, event.validation.account_number)
             return rules.decide(tenant_id, account_id, event.validation), None
         self.processors[processor.name] = processor
-        txn = self.find(tenant_id, processor.name, event.refs)
+        txn = self.find(tenant_id, processor.name, event.refs, event.reports_on)
         if txn is None and event.incoming is not None:
             return self.record_incoming(tenant_id, processor, event.refs, event.incoming)
         if txn is None:
@@ -87,10 +87,15 @@ class EventApplier:
         return self.apply_outcome(txn, outcome, source="callback", mismatches=mismatches), txn.id
 
     def find(
-        self, tenant_id: str, processor: str, refs: tuple[ports.Ref, ...]
+        self,
+        tenant_id: str,
+        processor: str,
+        refs: tuple[ports.Ref, ...],
+        types: tuple[str, ...] = (),
     ) -> PaymentTransaction | None:
+        """The tenant's transaction one of `refs` names (of one of `types`, if any given)."""
         for ref in refs:
-            txn = db.session.execute(
+            query = (
                 select(PaymentTransaction)
                 .join(
                     ProcessorReference, ProcessorReference.transaction_id == PaymentTransaction.id
@@ -101,7 +106,10 @@ class EventApplier:
                     ProcessorReference.value == ref.value,
                     PaymentTransaction.tenant_id == tenant_id,
                 )
-            ).scalar_one_or_none()
+            )
+            if types:
+                query = query.where(PaymentTransaction.transaction_type.in_(types))
+            txn = db.session.execute(query).scalar_one_or_none()
             if txn is not None:
                 return txn
         return None

@@ -155,6 +155,9 @@ class ProcessorEvent:
     outcome: Outcome | None = None
     incoming: Incoming | None = None
     validation: Incoming | None = None
+    # The transaction types it may report on (its URL's kind says which); () = any. A report
+    # naming another type's refs finds nothing: a B2B Result cannot settle a payout.
+    reports_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

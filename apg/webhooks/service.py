@@ -145,7 +145,7 @@ class Inbox:
         outcome, _, reason = verdict.partition(":")
         self._finish(row, outcome, error=reason or None)
         if verdict == Verdict.UNMATCHED and self.events.find(
-            row.tenant_id, row.processor, event.refs
+            row.tenant_id, row.processor, event.refs, event.reports_on
         ):
             # Its transaction committed between our look and our commit, and its listener may
             # have looked for unmatched rows before ours was committed: one of us must apply it.

@@ -66,12 +66,6 @@ def test_a_receipt_longer_than_the_column_is_answered_without_a_500(
     assert moved <= {operation}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported): a Result or timeout posted to one product's URL (b2c-result…) settles"
-    " an operation of another product whose ConversationID it names: refs are matched with no"
-    " regard to the URL's kind (a forged failure can fail a payout that paid)",
-)
 def test_a_result_settles_no_operation_of_another_product(
     fuzz_app: Flask, target: FuzzTenant
 ) -> None:

@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from apg.clock import Clock
@@ -197,18 +198,20 @@ class MpesaProcessor:
             return ports.Unknown(f"the query answer was not understood: {exc}")
 
     def parse_callback(self, kind: str, raw: bytes) -> ports.ProcessorEvent:
+        """The callback, reporting only on the operations its URL's kind is for (a C2B
+        confirmation may be a copy of an STK Push: any)."""
         if kind not in self.callback_kinds:
             raise CallbackRejected(f"unknown callback kind {kind[:20]!r}")
         if kind == stk.CALLBACK_KIND:
-            return stk.parse_callback(raw)
+            return replace(stk.parse_callback(raw), reports_on=(stk.TRANSACTION_TYPE,))
         if kind == c2b.CONFIRMATION_KIND:
             return c2b.parse_confirmation(raw)
         if kind == c2b.VALIDATION_KIND:
             return c2b.parse_validation(raw)
         product_kind, _, end = kind.rpartition("-")
-        if end == "timeout":
-            return results.parse_timeout(raw)
-        return BY_KIND[product_kind].parse_result(raw)
+        product = BY_KIND[product_kind]
+        event = results.parse_timeout(raw) if end == "timeout" else product.parse_result(raw)
+        return replace(event, reports_on=(product.TRANSACTION_TYPE,))
 
     def cross_check(self, operation: ports.Operation, outcome: ports.Outcome) -> tuple[str, ...]:
         """The receipt's shape and what the product's report names (products.checks)."""
