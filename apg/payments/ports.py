@@ -99,6 +99,9 @@ SubmitResult = Accepted | Refused | Misconfigured | NotSent | Unknown
 # --- what the upstream reports later ------------------------------------------------------
 
 
+RECEIPT_MAX_LENGTH = 32  # payment_transactions.receipt (M-Pesa's receipts have 10)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A decided result. `settles` marks evidence of money (receipt, amount) to be checked;
@@ -113,6 +116,14 @@ class Outcome:
     settles: bool = False
     problems: tuple[str, ...] = ()  # why the evidence could not be read (e.g. "Amount 'x'")
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """A receipt longer than any receipt (and than the column that keeps one) is no
+        receipt: it is dropped, and the evidence says why (a success then goes to review)."""
+        if self.receipt is not None and len(self.receipt) > RECEIPT_MAX_LENGTH:
+            why = f"receipt {self.receipt[:12]!r}… is longer than {RECEIPT_MAX_LENGTH} characters"
+            object.__setattr__(self, "receipt", None)
+            object.__setattr__(self, "problems", (*self.problems, why))
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,6 @@ OTHER_PRODUCTS = [
 ]
 
 
-@pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    reason="BUG (reported): a receipt of 33-64 characters passes the parsers (ids up to 64) but"
-    " not payment_transactions.receipt (VARCHAR(32)): PostgreSQL refuses the UPDATE, the callback"
-    " is a 500 and its row stays `received`, for the sweep to fail on again forever",
-)
 @pytest.mark.parametrize("kind", list(RECEIPTS))
 def test_a_receipt_longer_than_the_column_is_answered_without_a_500(
     fuzz_app: Flask, target: FuzzTenant, kind: str

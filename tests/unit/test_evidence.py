@@ -216,3 +216,12 @@ def test_a_c2b_confirmation_whose_trans_id_is_no_receipt_carries_the_problem(
     body = sample("c2b_confirmation_v2_masked_daraja-docs.json") | {"TransID": trans_id}
     event = c2b.parse_confirmation(raw(body))
     assert event.incoming is not None and len(event.incoming.problems) == 1
+
+
+def test_a_receipt_longer_than_any_receipt_is_dropped_and_said() -> None:
+    """payment_transactions.receipt keeps 32 characters: a longer one is no receipt (a success
+    carrying it is held for review), never a database error."""
+    outcome = Outcome(status=PaymentStatus.COMPLETED, receipt="R" * 33, amount=100, settles=True)
+    assert outcome.receipt is None
+    assert outcome.problems == ("receipt 'RRRRRRRRRRRR'… is longer than 32 characters",)
+    assert Outcome(status=PaymentStatus.COMPLETED, receipt="R" * 32).receipt == "R" * 32
