@@ -39,6 +39,8 @@ def new_token() -> str:
 def find(token: str, now: datetime) -> Lookup:
     """The tenant a callback URL token routes to at `now`. The database finds the row by
     the token's index; the final comparison is constant-time, as for any secret."""
+    if not token.isalnum():  # tokens are hex; a NUL would not even reach PostgreSQL's index
+        return Lookup(None)
     tenant = db.session.execute(
         select(Tenant).where(
             or_(Tenant.callback_token == token, Tenant.previous_callback_token == token)

@@ -247,12 +247,12 @@ class Inbox:
             delivery.body if tenant_id and not delivery.too_large else delivery.body[:UNTRUSTED_CAP]
         )
         row = InboundCallback(
-            kind=delivery.kind[:32],
+            kind=_storable(delivery.kind)[:32],
             processor=delivery.processor,
             tenant_id=tenant_id,
             raw_body=body,
             body_size=delivery.size,
-            content_type=(delivery.content_type or "")[:128] or None,
+            content_type=_storable(delivery.content_type or "")[:128] or None,
             source_ip=delivery.source_ip,
             received_at=self.clock.now(),
             outcome=CallbackOutcome.RECEIVED,
@@ -267,3 +267,8 @@ class Inbox:
         row.processed_at = self.clock.now()
         db.session.commit()
         return outcome
+
+
+def _storable(text: str) -> str:
+    """Text a PostgreSQL text column can hold (no NUL), as it arrived otherwise."""
+    return text.replace("\x00", "\ufffd")

@@ -72,13 +72,6 @@ def test_a_result_settles_no_operation_of_another_product(
     assert not moved_by
 
 
-@pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    reason="BUG (reported): a NUL in the URL token, the kind or the Content-Type reaches a"
-    " PostgreSQL text column (the token lookup, inbound_callbacks.kind/content_type): a 500,"
-    " and for the token nothing is stored",
-)
 @pytest.mark.parametrize("where", ["token", "kind", "content-type"])
 def test_a_nul_in_the_url_or_the_content_type_is_kept_and_never_a_500(
     fuzz_app: Flask, target: FuzzTenant, where: str
