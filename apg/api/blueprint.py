@@ -77,6 +77,10 @@ class ArgumentsParser(FlaskParser):
             raise _invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
         except UnicodeDecodeError:
             raise _invalid_json("it is not UTF-8") from None
+        except RecursionError:
+            raise _invalid_json("it nests too deeply") from None
+        if _has_nul(body):
+            raise _nul_error("the JSON body")
         if not isinstance(body, dict):
             raise InvalidRequestError(
                 f"The request body must be a JSON object ({{...}}), not a JSON"
@@ -104,6 +108,7 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self.before_request(authenticate_request)
         self.before_request(_reject_unknown_query_parameters)
+        self.before_request(_reject_nul_in_the_url)
         self.register_error_handler(KeyModeMismatchError, refuse_key_mode)  # a security event
 
     def route(self, rule: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -219,6 +224,39 @@ def _document_replay_header(view: Callable[..., Any]) -> None:
     for documented in responses.values():
         for response in documented:
             response["headers"] = {**(response.get("headers") or {}), **REPLAYED_HEADER}
+
+
+def _reject_nul_in_the_url() -> None:
+    """No id, filter or field holds a NUL (and PostgreSQL text cannot): refused up front."""
+    if "\x00" in request.path:
+        raise _nul_error("the URL path")
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise _nul_error(f"query parameter {name[:40]!r}")
+
+
+def _has_nul(body: Any) -> bool:
+    """Whether any string in a parsed JSON body (keys included) holds a NUL; iterative, so
+    however deep the body nests."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def _nul_error(where: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"{where[0].upper()}{where[1:]} contains a NUL character (\\u0000), which no field"
+        " accepts.",
+        code="invalid_characters",
+    )
 
 
 def _reject_unknown_query_parameters() -> None:
