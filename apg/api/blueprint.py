@@ -22,7 +22,7 @@ from apg.api.docs import (
     REQUEST_ID_HEADER,
     RETRY_AFTER_HEADER,
 )
-from apg.api.schemas import ErrorSchema
+from apg.api.error_schemas import ErrorSchema
 from apg.errors import (
     APGError,
     InvalidRequestError,

@@ -12,7 +12,8 @@ from flask import g
 from marshmallow import fields, validate
 
 from apg.api.blueprint import Blueprint
-from apg.api.schemas import ErrorSchema, OutputSchema, constant
+from apg.api.error_schemas import ErrorSchema
+from apg.api.schemas import OutputSchema, constant
 from apg.services import services
 from apg.tenants import keys
 from apg.tenants.service import KEY_MODES, api_keys_of

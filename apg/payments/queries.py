@@ -73,7 +73,7 @@ def get_payment(
         )
     ).scalar_one_or_none()
     if payment is None:
-        raise NotFoundError(f"No such {noun}: {payment_id!r}.", param="id")
+        raise NotFoundError(f"No such {noun}: {payment_id[:64]!r}.", param="id")
     return payment
 
 
