@@ -294,7 +294,7 @@ def seed_initiate_mpesa(new: NewPayment) -> PaymentTransaction:
 def seed_check_status(payment_id: str) -> PaymentTransaction:
     """Seed alias: a payment's status, asking M-Pesa (STK Query) when still processing.
 
-    Replaced by `GET /api/v1/payments/{id}?refresh=true`. `success` is true on every 200 (the
-    call worked); `status` says whether the customer paid (`completed`)."""
+    Migration path, replaced by `GET /api/v1/payments/{id}?refresh=true`. `success` is true on
+    every 200 (the call worked); `status` says whether the customer paid (`completed`)."""
     visible = queries.get_payment(viewer(), payment_id)  # the other mode's: 404, not asked
     return services().payments.refresh(g.tenant.id, visible.id)
