@@ -24,6 +24,7 @@ from apg.payments.models import PaymentTransaction, ProcessorReference
 from apg.payments.operations import operation_of, reference_row
 
 log = logging.getLogger(__name__)
+Types = tuple[str, ...]
 
 
 class Verdict:
@@ -87,15 +88,12 @@ class EventApplier:
         return self.apply_outcome(txn, outcome, source="callback", mismatches=mismatches), txn.id
 
     def find(
-        self,
-        tenant_id: str,
-        processor: str,
-        refs: tuple[ports.Ref, ...],
-        types: tuple[str, ...] = (),
+        self, tenant_id: str, processor: str, refs: tuple[ports.Ref, ...], types: Types = ()
     ) -> PaymentTransaction | None:
         """The tenant's transaction one of `refs` names (of one of `types`, if any given)."""
+        of_types = (PaymentTransaction.transaction_type.in_(types),) if types else ()
         for ref in refs:
-            query = (
+            txn = db.session.execute(
                 select(PaymentTransaction)
                 .join(
                     ProcessorReference, ProcessorReference.transaction_id == PaymentTransaction.id
@@ -105,11 +103,9 @@ class EventApplier:
                     ProcessorReference.kind == ref.kind,
                     ProcessorReference.value == ref.value,
                     PaymentTransaction.tenant_id == tenant_id,
+                    *of_types,
                 )
-            )
-            if types:
-                query = query.where(PaymentTransaction.transaction_type.in_(types))
-            txn = db.session.execute(query).scalar_one_or_none()
+            ).scalar_one_or_none()
             if txn is not None:
                 return txn
         return None
