@@ -91,7 +91,6 @@ def recent(
     *,
     kind: str | None = None,
     tenant_id: str | None = None,
-    since: datetime | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[SecurityEvent]:
@@ -101,8 +100,6 @@ def recent(
         query = query.where(SecurityEvent.kind == kind)
     if tenant_id:
         query = query.where(SecurityEvent.tenant_id == tenant_id)
-    if since:
-        query = query.where(SecurityEvent.occurred_at >= since)
     if before_id:
         query = query.where(SecurityEvent.id < before_id)
     return list(db.session.execute(query).scalars())

@@ -10,6 +10,7 @@ per key and window so a flood does not become a flood of rows.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,6 @@ from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from apg.crypto import digest
 from apg.errors import APGError, error_response
 from apg.security import events
-from apg.security.sources import CallbackSources
 from apg.services import services
 from apg.settings import Settings
 
@@ -40,12 +40,12 @@ def init_app(
         key_func=_source_ip,
         app=app,
         storage_uri=settings.app.redis_url or "memory://",
-        strategy="sliding-window-counter",
+        strategy="moving-window",  # exact: no burst at a window boundary, no flaky edge
         key_prefix="apg-limits",
         headers_enabled=False,  # Retry-After is set on refusals, by the error below
         swallow_errors=True,  # a Redis outage must not take the API down with it
     )
-    sources = CallbackSources.from_settings(settings.security, settings.is_production)
+    inbox = app.extensions["apg"].inbox  # its sources: the allowlist the inbox enforces
     recorded: dict[str, float] = {}  # limit key -> until when its hit is already recorded
     if settings.security.api_rate_limit:
         for blueprint in api:
@@ -68,13 +68,13 @@ def init_app(
         limiter.limit(
             settings.security.callback_rate_limit,
             key_func=lambda: f"source:{_source_ip()}",
-            exempt_when=lambda: sources.trusted(_source_ip()),
+            exempt_when=lambda: inbox.sources.trusted(_source_ip()),
             on_breach=_recorder("callbacks", recorded),
         )(callbacks)
 
     def too_many_requests(exc: RateLimitExceeded) -> ResponseReturnValue:
         current = limiter.current_limit
-        wait = max(1, current.reset_at - int(time.time())) if current else 60
+        wait = max(1, math.ceil(current.window.reset_time - time.time())) if current else 60
         return error_response(
             TooManyRequestsError(
                 f"Too many requests ({exc.description}): retry in {wait} s.", retry_after=wait
