@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import update
 
 from apg.extensions import db
-from apg.payments import lifecycle
+from apg.payments import announcements, lifecycle
 from apg.payments.lifecycle import PaymentStatus
-from apg.payments.models import OutboxEvent, PaymentEvent, PaymentTransaction
+from apg.payments.models import PaymentEvent, PaymentTransaction
 
 # A lost compare-and-set re-reads and re-checks; more than a few losses in a row means a storm
 # of writers on one row, and the caller's answer ("not applied") is then the honest one.
@@ -51,7 +51,7 @@ def transition(
         db.session.refresh(txn)
         if won.rowcount == 1:  # type: ignore[attr-defined]
             _audit(txn, "transition", current, source, detail, now)
-            _announce(txn, current, now)
+            announcements.announce(txn, txn.status, now, previous=current)
             db.session.flush()
             return True
     return False
@@ -91,7 +91,8 @@ def record_conflict(
     detail: dict[str, Any],
     now: datetime,
 ) -> None:
-    """An upstream report that contradicts a settled status: counted and kept, never applied."""
+    """An upstream report that contradicts a settled status: counted, kept and announced
+    (`<resource>.conflict`), never applied."""
     db.session.execute(
         update(PaymentTransaction)
         .where(PaymentTransaction.id == txn.id)
@@ -110,6 +111,7 @@ def record_conflict(
         created_at=now,
     )
     db.session.add(event)
+    announcements.announce(txn, announcements.CONFLICT, now, reported_status=reported.value)
     db.session.flush()
 
 
@@ -124,7 +126,7 @@ def record_reported(txn: PaymentTransaction, source: str = "callback") -> None:
     if txn.status != lifecycle.created_as(txn.transaction_type):
         raise ValueError(f"a {txn.transaction_type} is not created {txn.status}")
     _audit(txn, "created", None, source, None, txn.created_at)
-    _announce(txn, None, txn.created_at)
+    announcements.announce(txn, announcements.RECEIVED, txn.created_at)
     db.session.flush()
 
 
@@ -145,28 +147,6 @@ def _audit(
             to_status=txn.status,
             source=source,
             detail=detail,
-            created_at=now,
-        )
-    )
-
-
-def _announce(txn: PaymentTransaction, previous: PaymentStatus | None, now: datetime) -> None:
-    db.session.add(
-        OutboxEvent(
-            tenant_id=txn.tenant_id,
-            payment_id=txn.id,
-            type=f"payment.{txn.status}",
-            payload={
-                "id": txn.id,
-                "transaction_type": txn.transaction_type,
-                "status": txn.status,
-                "previous_status": previous.value if previous else None,
-                "amount": txn.amount,
-                "currency": txn.currency,
-                "reference": txn.reference,
-                "receipt": txn.receipt,
-                "result_code": txn.result_code,
-            },
             created_at=now,
         )
     )

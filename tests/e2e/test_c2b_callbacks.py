@@ -104,10 +104,7 @@ def test_a_confirmation_becomes_one_completed_c2b_payment(
         [created] = db.session.execute(select(PaymentEvent)).scalars()
         [announced] = db.session.execute(select(OutboxEvent)).scalars()
     assert (created.kind, created.from_status, created.to_status) == ("created", None, "completed")
-    assert (announced.type, announced.payload["transaction_type"]) == (
-        "payment.completed",
-        "c2b_payment",
-    )
+    assert (announced.type, announced.payload["object"]) == ("c2b_payment.received", "c2b_payment")
     assert outcomes(app) == [("created", None)]
 
 

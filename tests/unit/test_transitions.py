@@ -10,9 +10,10 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from apg.extensions import db
+from apg.payments.announcements import ANNOUNCED
 from apg.payments.lifecycle import ASYNC_REQUEST, STK_PUSH, STK_PUSH_OPERATOR, PaymentStatus
 from apg.payments.models import OutboxEvent, PaymentEvent, PaymentTransaction
-from apg.payments.transitions import enrich, transition
+from apg.payments.transitions import enrich, record_conflict, transition
 from tests.support.factories import make_payment
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -68,10 +69,12 @@ def test_transition_obeys_the_table(
         expected = (start.value, target.value) in ALLOWED
         assert moved is expected
         assert payment.status == (target if expected else start).value
-        assert len(events) == len(outbox) == int(expected)
+        assert len(events) == int(expected)
+        assert len(outbox) == int(expected and target in ANNOUNCED)  # not processing, unknown
         if expected:
             assert (events[0].from_status, events[0].to_status) == (start.value, target.value)
             assert (payment.finalized_at is not None) is target.is_final
+        if outbox:
             assert (outbox[0].type, outbox[0].payload["status"]) == (f"payment.{target}", target)
 
 
@@ -133,8 +136,10 @@ def test_a_transition_moves_only_its_own_payment(app: Flask, tenant: tuple[str, 
         db.session.commit()
         assert db.session.get(PaymentTransaction, other).status == "processing"
         [outbox] = db.session.execute(select(OutboxEvent)).scalars()
+        assert outbox.type == "payment.completed"
         assert outbox.payload == {
             "id": mine,
+            "object": "payment",
             "transaction_type": "stk_push",
             "status": "completed",
             "previous_status": "processing",
@@ -143,6 +148,9 @@ def test_a_transition_moves_only_its_own_payment(app: Flask, tenant: tuple[str, 
             "reference": "MINE",
             "receipt": None,
             "result_code": None,
+            "result_desc": None,
+            "created_at": payment.created_at.isoformat(),
+            "updated_at": NOW.isoformat(),
         }
 
 
@@ -177,3 +185,40 @@ def test_a_processor_declares_each_types_lifecycle_when_registered() -> None:
     assert lifecycle.allows("tax_remittance", PaymentStatus.PROCESSING, PaymentStatus.TIMEOUT)
     with pytest.raises(KeyError):
         lifecycle.register("x", "no_such_lifecycle")
+
+
+@pytest.mark.parametrize(
+    ("transaction_type", "event_type", "object_name"),
+    [
+        ("stk_push", "payment.completed", "payment"),
+        ("b2c_payment", "payout.completed", "payout"),
+        ("b2b_payment", "b2b_payment.completed", "b2b_payment"),
+        ("balance_inquiry", "balance_inquiry.completed", "balance_inquiry"),
+        ("transaction_status", "transaction_status.completed", "transaction_status_query"),
+        ("reversal", "reversal.completed", "reversal"),
+    ],
+)
+def test_an_event_is_named_by_the_resource_the_api_shows(
+    app: Flask, tenant: tuple[str, str], transaction_type: str, event_type: str, object_name: str
+) -> None:
+    payment_id = make_payment(app, tenant[0], transaction_type=transaction_type)
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, payment_id)
+        assert transition(payment, "completed", source="test", now=NOW)
+        db.session.commit()
+        [outbox] = db.session.execute(select(OutboxEvent)).scalars()
+        assert (outbox.type, outbox.payload["object"]) == (event_type, object_name)
+
+
+def test_a_recorded_conflict_is_announced(app: Flask, tenant: tuple[str, str]) -> None:
+    payment_id = make_payment(app, tenant[0], status="completed")
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, payment_id)
+        record_conflict(payment, PaymentStatus.FAILED, source="callback", detail={}, now=NOW)
+        db.session.commit()
+        [outbox] = db.session.execute(select(OutboxEvent)).scalars()
+        assert outbox.type == "payment.conflict"
+        assert (outbox.payload["status"], outbox.payload["reported_status"]) == (
+            "completed",
+            "failed",
+        )
