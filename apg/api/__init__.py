@@ -10,6 +10,7 @@ from apg.api.b2b import blp as b2b_blp
 from apg.api.blueprint import Api
 from apg.api.c2b import blp as c2b_blp
 from apg.api.diagnostics import blp as diagnostics_blp
+from apg.api.events import blp as events_blp
 from apg.api.inquiries import blp as inquiries_blp
 from apg.api.keys import blp as keys_blp
 from apg.api.payments import blp as payments_blp
@@ -41,3 +42,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(c2b_blp)
     api.register_blueprint(diagnostics_blp)
     api.register_blueprint(keys_blp)
+    api.register_blueprint(events_blp)

@@ -20,7 +20,9 @@ from werkzeug.routing import Rule
 from apg import onboarding
 from apg.api.blueprint import Blueprint
 from apg.extensions import db
-from apg.payments.models import ProcessorReference
+from apg.notifications.events import public_id
+from apg.payments import announcements
+from apg.payments.models import PaymentTransaction, ProcessorReference
 from apg.processors.mpesa.accounts import stk_account_id
 from apg.tenants.service import api_keys_of
 from tests.support.factories import make_account, make_payment, make_tenant
@@ -40,6 +42,7 @@ PARAMETERS = {
     "c2b_payment_id": "c2b_payment",
     "account_id": "paybill_account",
     "key_id": "api_key_id",
+    "event_id": "event",
 }
 
 # A valid body for each non-GET endpoint with a path parameter: flask-smorest parses the body
@@ -62,6 +65,7 @@ LISTS = {
     ("GET", "account.get_account"),
     ("GET", "c2b.get_c2b_validation_rules"),
     ("GET", "api keys.list_api_keys"),
+    ("GET", "events.list_events"),
 }
 
 
@@ -119,6 +123,7 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ),
     ("GET", "reversals.list_reversals"): Reference("query", "starting_after", "reversal", {}),
     ("GET", "c2b.list_c2b_payments"): Reference("query", "starting_after", "c2b_payment", {}),
+    ("GET", "events.list_events"): Reference("query", "starting_after", "event", {}),
 }
 
 # Endpoints that take nothing of anyone's: they only create in the caller's own tenant.
@@ -198,6 +203,7 @@ def make_victim(app: Flask) -> dict[str, str]:
             processor_data={"request": {"payment_id": objects["payment"]}, "result": C2B},
         )
     _add_ref(app, objects["payout"], tenant_id, "conversation_id", "AG_TENANT_A_0000001")
+    objects["event"] = _announce(app, objects["payment"])
     return objects
 
 
@@ -214,6 +220,16 @@ def _add_ref(app: Flask, transaction_id: str, tenant_id: str, kind: str, value: 
             )
         )
         db.session.commit()
+
+
+def _announce(app: Flask, payment_id: str) -> str:
+    """An event of A's payment, as its completion wrote it; returns its public id."""
+    with app.app_context():
+        payment = db.session.get(PaymentTransaction, payment_id)
+        event = announcements.announce(payment, "completed", datetime.now(UTC))
+        db.session.commit()
+        assert event is not None
+        return public_id(event)
 
 
 def leaked(text: str, victim: dict[str, str]) -> list[str]:

@@ -1,0 +1,1 @@
+"""Merchant webhooks: the events of the outbox, the endpoints that hear them, their delivery."""
