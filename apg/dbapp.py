@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 import apg.idempotency.models
+import apg.notifications.models
 import apg.payments.collections
 import apg.payments.models
 import apg.processors.mpesa.accounts
@@ -19,6 +20,7 @@ from apg.extensions import db, migrate
 # Every module that defines a table: autogenerate (`db migrate`) sees only imported models.
 MODEL_MODULES = (
     apg.idempotency.models,
+    apg.notifications.models,
     apg.payments.collections,
     apg.payments.models,
     apg.processors.mpesa.accounts,

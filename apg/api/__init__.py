@@ -17,6 +17,7 @@ from apg.api.payments import blp as payments_blp
 from apg.api.payouts import blp as payouts_blp
 from apg.api.reversals import blp as reversals_blp
 from apg.api.seeds import blp as seeds_blp
+from apg.api.webhook_endpoints import blp as webhook_endpoints_blp
 
 
 def init_app(app: Flask) -> None:
@@ -43,3 +44,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(diagnostics_blp)
     api.register_blueprint(keys_blp)
     api.register_blueprint(events_blp)
+    api.register_blueprint(webhook_endpoints_blp)

@@ -20,6 +20,7 @@ from werkzeug.routing import Rule
 from apg import onboarding
 from apg.api.blueprint import Blueprint
 from apg.extensions import db
+from apg.notifications import endpoints
 from apg.notifications.events import public_id
 from apg.payments import announcements
 from apg.payments.models import PaymentTransaction, ProcessorReference
@@ -43,6 +44,7 @@ PARAMETERS = {
     "account_id": "paybill_account",
     "key_id": "api_key_id",
     "event_id": "event",
+    "endpoint_id": "webhook_endpoint",
 }
 
 # A valid body for each non-GET endpoint with a path parameter: flask-smorest parses the body
@@ -51,6 +53,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "reversals.create_reversal"): {"reason": "Refund"},
     ("POST", "api keys.rotate_api_key"): {},
     ("POST", "api keys.revoke_api_key"): {},
+    ("PATCH", "webhook endpoints.update_webhook_endpoint"): {"enabled": False},
+    ("DELETE", "webhook endpoints.delete_webhook_endpoint"): {},
+    ("POST", "webhook endpoints.rotate_webhook_endpoint_secret"): {},
 }
 
 # Lists (and other reads without an id) whose answer to B must show none of A's objects.
@@ -66,6 +71,7 @@ LISTS = {
     ("GET", "c2b.get_c2b_validation_rules"),
     ("GET", "api keys.list_api_keys"),
     ("GET", "events.list_events"),
+    ("GET", "webhook endpoints.list_webhook_endpoints"),
 }
 
 
@@ -132,6 +138,7 @@ NO_FOREIGN_INPUT = {
     ("POST", "seed aliases.seed_checkout"),
     ("POST", "seed aliases.seed_initiate_mpesa"),
     ("POST", "api keys.create_api_key"),  # of the calling key's tenant and mode, nothing else
+    ("POST", "webhook endpoints.create_webhook_endpoint"),
 }
 
 
@@ -204,6 +211,13 @@ def make_victim(app: Flask) -> dict[str, str]:
         )
     _add_ref(app, objects["payout"], tenant_id, "conversation_id", "AG_TENANT_A_0000001")
     objects["event"] = _announce(app, objects["payment"])
+    with app.app_context():
+        owner = endpoints.Owner(tenant_id, key.mode)
+        box, hook = app.extensions["apg"].secrets, {"url": "https://a.example/hook"}
+        made = endpoints.create(
+            owner, {**hook, "event_types": ["*"]}, box, datetime.now(UTC), production=False
+        )
+        objects["webhook_endpoint"] = made.row.id
     return objects
 
 
