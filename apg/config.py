@@ -33,6 +33,7 @@ ENV_VARS = {
     "APG_ENCRYPTION_KEY": "security.encryption_key",
     "APG_OPS_TOKEN": "security.ops_token",
     "APG_LOG_LEVEL": "monitoring.log_level",
+    "APG_LOG_FORMAT": "monitoring.log_format",
     "APG_TRUSTED_PROXY_HOPS": "security.trusted_proxy_hops",
     "APG_CALLBACK_ALLOWLIST": "security.callback_allowlist",  # comma-separated
     "APG_ENFORCE_CALLBACK_ALLOWLIST": "security.enforce_callback_allowlist",
@@ -218,7 +219,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if typing.get_origin(base) is tuple:  # tuple[str, ...]: a YAML list or "a, b" from env
         items = value.split(",") if isinstance(value, str) else value
         if isinstance(items, list | tuple) and all(isinstance(i, str | int) for i in items):
-            return tuple(str(i).strip() for i in items if str(i).strip())
+            found = tuple(str(i).strip() for i in items if str(i).strip())
+            return tuple(int(i) for i in found) if typing.get_args(base)[0] is int else found
         raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
     if base is bool:
         if isinstance(value, bool):

@@ -103,6 +103,8 @@ class PerformanceSettings:
 @dataclass(frozen=True)
 class MonitoringSettings:
     log_level: str = "INFO"
+    log_format: str = "text"  # text (LOG_FORMAT) | json: one object a line, with request,
+    # tenant and operation ids
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,18 @@ class ReconciliationSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Merchant webhooks, delivered by `flask apg worker` (apg.notifications.delivery)."""
+
+    timeout_seconds: float = 10.0  # a 2xx within this is delivered; anything else is retried
+    # Seconds before each retry (each up to a tenth earlier, jittered): about three days, then
+    # the delivery is failed. Its length is the number of retries.
+    schedule_seconds: tuple[int, ...] = (60, 300, 1800, 7200, 21600, 43200, 86400, 86400)
+    lease_seconds: int = 120  # a claimed delivery is another worker's again after this
+    batch_size: int = 100  # events fanned out, and deliveries attempted, per pass at most
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
     environments: EnvironmentSettings = field(default_factory=EnvironmentSettings)
@@ -165,6 +179,7 @@ class Settings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     reconciliation: ReconciliationSettings = field(default_factory=ReconciliationSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     emulator: Any = None  # daraja_emulator.EmulatorConfig, validated by the emulator package
 
     @property

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from marshmallow import fields, validate
 
 from apg.api.auth import viewer
 from apg.api.blueprint import Blueprint
 from apg.api.operations import list_schema
 from apg.api.schemas import OutputSchema, constant
-from apg.notifications import events
+from apg.notifications import delivery, events
 from apg.payments.announcements import event_types
 from apg.payments.models import OutboxEvent
+from apg.services import services
 
 blp = Blueprint(
     "events",
@@ -37,6 +39,14 @@ class EventSchema(OutputSchema):
             " status, previous_status, amount, currency, reference, receipt, result_code,"
             " result_desc, created_at, updated_at"
         },
+    )
+
+
+class RedeliverySchema(OutputSchema):
+    object = constant("event_redelivery")
+    event_id = fields.String(metadata={"example": "evt_42"})
+    webhook_endpoints = fields.List(
+        fields.String(), metadata={"description": "The endpoints it is queued to, due now"}
     )
 
 
@@ -66,3 +76,13 @@ def list_events(query: dict[str, Any]) -> events.EventPage:
 def get_event(event_id: str) -> OutboxEvent:
     """Fetch one event."""
     return events.get_event(viewer(), event_id)
+
+
+@blp.route("/<event_id>/redeliver", methods=["POST"])
+@blp.response(202, RedeliverySchema, description="Queued: the worker POSTs it on its next pass")
+@blp.errors(404)
+def redeliver_event(event_id: str) -> dict[str, Any]:
+    """Send an event again to every enabled endpoint that wants it, on a fresh schedule."""
+    event = events.get_event(viewer(), event_id)
+    queued = delivery.redeliver(event, g.key_mode, services().clock.now())
+    return {"event_id": events.public_id(event), "webhook_endpoints": queued}

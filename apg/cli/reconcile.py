@@ -1,5 +1,6 @@
 """`reconcile` settles operations left without an outcome, once; `worker` sweeps stored
-callbacks and reconciles every reconciliation.interval_seconds until SIGTERM or SIGINT."""
+callbacks, reconciles and delivers webhooks every reconciliation.interval_seconds until SIGTERM
+or SIGINT; `deliver-webhooks` is one webhook pass."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from apg.cli.pull import commands as pull_commands
 from apg.clock import Clock
 from apg.errors import APGError
 from apg.extensions import db
+from apg.notifications.worker import DeliveryPass, policy_of
 from apg.payments.reconciliation import Reconciler, StoredCallback
 from apg.processors.mpesa.c2b_registrations import C2BRegistration
 from apg.processors.mpesa.pull_service import PullCommands
@@ -48,8 +50,8 @@ def reconcile(c2b: bool) -> None:
 
 @cli.command("worker")
 def worker() -> None:
-    """Sweep stored callbacks, then reconcile, every reconciliation.interval_seconds; SIGTERM
-    or SIGINT stops it after the operation in hand."""
+    """Sweep stored callbacks, reconcile, deliver webhooks, every reconciliation.interval_seconds;
+    SIGTERM or SIGINT stops it after the operation in hand."""
     found = services()
     stop = threading.Event()
     job = reconciler()
@@ -57,9 +59,30 @@ def worker() -> None:
         "callbacks": found.inbox.sweep,
         "reconcile": lambda: job.run_once(stop.is_set),
         "c2b": c2b_recovery(found.settings.reconciliation.c2b_pull_every_seconds),
+        "webhooks": webhook_delivery("worker"),
     }
     stop_on_signals(stop)
     Worker(passes, found.settings.reconciliation.interval_seconds, found.clock, stop).run()
+
+
+@cli.command("deliver-webhooks")
+def deliver_webhooks() -> None:
+    """One pass of merchant webhooks: fan out new events, POST every delivery due now."""
+    click.echo(json.dumps(webhook_delivery("deliver-webhooks")()))
+
+
+def webhook_delivery(name: str) -> DeliveryPass:
+    found = services()
+    policy = policy_of(found.settings.webhooks)
+    return DeliveryPass(policy, found.secrets, found.clock.now, key_mode_of, name=name)
+
+
+def key_mode_of(tenant_id: str, account_id: str) -> str:
+    """The key mode whose endpoints hear an account's events (test: emulator and sandbox)."""
+    for processor in services().processors.all().values():
+        if account_id in processor.accounts_of_mode(tenant_id, "test"):
+            return "test"
+    return "live"
 
 
 class Worker:

@@ -59,3 +59,14 @@ def _scoped(scope: Scope) -> Select[Any]:
         .join(PaymentTransaction, PaymentTransaction.id == OutboxEvent.payment_id)
         .where(OutboxEvent.tenant_id == scope.tenant_id, *scope.clauses())
     )
+
+
+def as_dict(event: OutboxEvent) -> dict[str, Any]:
+    """The event as GET /events/{id} shows it: the body a webhook POSTs."""
+    return {
+        "id": public_id(event),
+        "object": "event",
+        "type": event.type,
+        "created_at": event.created_at.isoformat(),
+        "data": event.payload,
+    }

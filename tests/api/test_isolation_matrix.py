@@ -55,6 +55,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "api keys.revoke_api_key"): {},
     ("PATCH", "webhook endpoints.update_webhook_endpoint"): {"enabled": False},
     ("DELETE", "webhook endpoints.delete_webhook_endpoint"): {},
+    ("POST", "events.redeliver_event"): {},
     ("POST", "webhook endpoints.rotate_webhook_endpoint_secret"): {},
 }
 
