@@ -14,7 +14,7 @@ from apg.clock import Clock
 from apg.config import PROJECT_ROOT, load_settings, sqlalchemy_url
 from apg.crypto import SecretBox
 from apg.extensions import db, migrate
-from apg.logs import configure_logging
+from apg.logs import configure_logging, current_operation
 from apg.payments.registry import ProcessorRegistry
 from apg.payments.service import Payments
 from apg.processors.mpesa.processor import MpesaProcessor
@@ -30,7 +30,7 @@ def create_app(
     settings = load_settings(config_overrides)
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(_flask_config(app, settings))
-    configure_logging(settings.monitoring.log_level)
+    configure_logging(settings.monitoring.log_level, settings.monitoring.log_format)
     if settings.security.trusted_proxy_hops:
         hops = settings.security.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -92,6 +92,7 @@ def _register_request_id(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
         g.request_id = f"req_{secrets.token_hex(8)}"
+        current_operation.set(None)  # a pooled thread's last request named another
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:

@@ -30,6 +30,7 @@ CHOICES = {
     "default_tenant.environment": set(ENVIRONMENTS),
     "default_tenant.shortcode_kind": {"paybill", "till"},
     "monitoring.log_level": {"DEBUG", "INFO", "WARNING", "ERROR"},
+    "monitoring.log_format": {"text", "json"},
 }
 
 # Published in this repository: the demo tenant's and the emulator's built-in credentials.

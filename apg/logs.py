@@ -3,8 +3,12 @@ number in any line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from gunicorn.glogging import Logger as GunicornLogger
@@ -41,9 +45,9 @@ _SECRETS = (
 _CREDENTIAL_ATOM = re.compile(r"u|\{.*(authorization|cookie).*\}[ioe]")
 
 
-def configure_logging(level: str | int) -> None:
-    """Send the app's records to stderr in LOG_FORMAT at `level`, masked by a PrivacyFilter;
-    mask werkzeug's request lines.
+def configure_logging(level: str | int, log_format: str = "text") -> None:
+    """Send the app's records to stderr in LOG_FORMAT (or as JSON lines) at `level`, masked by
+    a PrivacyFilter; mask werkzeug's request lines.
 
     Safe to call many times (create_app may run many times per process): like
     logging.basicConfig, it leaves a root logger that already has handlers as it is, so a host's
@@ -54,6 +58,9 @@ def configure_logging(level: str | int) -> None:
         logging.basicConfig(level=level, format=LOG_FORMAT)
         for handler in root.handlers:  # a handler's filter sees every record it writes
             install_privacy_filter(handler)
+            handler.addFilter(ContextFilter())
+            if log_format == "json":
+                handler.setFormatter(JsonFormatter())
     # werkzeug's request lines (`flask run`, tests' live servers) carry the path, never the
     # basic-auth user.
     install_privacy_filter(logging.getLogger("werkzeug"))
@@ -113,6 +120,57 @@ def install_privacy_filter(*filterers: logging.Logger | logging.Handler) -> None
 install_token_filter = install_privacy_filter  # its name when the filter masked tokens alone
 
 
+# The operation (payment, payout, …) the current request or pass is about, for JSON lines.
+current_operation: ContextVar[str | None] = ContextVar("apg_operation_id", default=None)
+
+
+@contextmanager
+def operation_logged(operation_id: str) -> Iterator[None]:
+    """Records logged inside carry operation_id (JSON lines show it)."""
+    token = current_operation.set(operation_id)
+    try:
+        yield
+    finally:
+        current_operation.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Adds request_id and tenant_id (from the Flask request, if any) and operation_id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            record.request_id = g.get("request_id")
+            tenant = g.get("tenant")
+            record.tenant_id = getattr(tenant, "id", None)
+        record.operation_id = current_operation.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, pid, message, and the request, tenant and
+    operation ids when known; an exception as its (masked) traceback text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "tenant_id", "operation_id"):
+            value = getattr(record, key, None)
+            if value:
+                entry[key] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
 class MaskingGunicornLogger(GunicornLogger):
     """gunicorn's logger writing LOG_FORMAT, its error and access lines masked by a
     PrivacyFilter and credentials dropped.
@@ -128,6 +186,9 @@ class MaskingGunicornLogger(GunicornLogger):
         super().setup(cfg)
         # e.g. "Error handling request <uri>"; access lines whose query string holds a phone
         install_privacy_filter(self.error_log, self.access_log)
+        if _log_format() == "json":  # the app's lines are JSON too (configure_logging)
+            for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+                handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         # r (request line), U (path), {raw_uri}e, {path_info}e, headers: every one may hold a
@@ -137,6 +198,16 @@ class MaskingGunicornLogger(GunicornLogger):
             key: "-" if _CREDENTIAL_ATOM.fullmatch(key) else _masked(value)
             for key, value in atoms.items()
         }
+
+
+def _log_format() -> str:
+    """monitoring.log_format as the app will read it (gunicorn's logger starts first)."""
+    from apg.config import ConfigError, load_settings
+
+    try:
+        return load_settings().monitoring.log_format
+    except ConfigError:  # the app will refuse to start and say why; log that as text
+        return "text"
 
 
 def _masked(value: Any) -> Any:

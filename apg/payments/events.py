@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from apg.clock import Clock
 from apg.extensions import db
+from apg.logs import current_operation
 from apg.payments import collections as rules
 from apg.payments import evidence, lifecycle, ports, transitions
 from apg.payments import incoming as unasked
@@ -66,9 +67,8 @@ class EventApplier:
 
         Its processor cross-checks any outcome against its transaction first: one naming
         another payer, payee or account goes to review. Returns (verdict, transaction id or
-        None). Joins the caller's transaction; the caller commits with its own rows, except when
-        a success must be confirmed by query: that commits first (see _apply_confirmed).
-        """
+        None). Joins the caller's transaction (the caller commits), except when a success must
+        be confirmed by query: that commits first (see _apply_confirmed)."""
         if event.validation is not None:
             account_id = processor.account_by_number(tenant_id, event.validation.account_number)
             return rules.decide(tenant_id, account_id, event.validation), None
@@ -78,6 +78,7 @@ class EventApplier:
             return self.record_incoming(tenant_id, processor, event.refs, event.incoming)
         if txn is None:
             return Verdict.UNMATCHED, None
+        current_operation.set(txn.id)  # the callback's log lines name it from here on
         if event.incoming is not None:
             return self._reported_again(txn, processor, event.incoming), txn.id
         if event.outcome is None:

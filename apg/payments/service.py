@@ -18,14 +18,12 @@ from apg.errors import (
     UpstreamUnavailableError,
 )
 from apg.extensions import db
+from apg.logs import current_operation
 from apg.payments import ports, queries, transitions
 from apg.payments.events import EventApplier
 from apg.payments.lifecycle import PaymentStatus
 from apg.payments.methods import payment_method
-from apg.payments.models import (
-    PaymentMethod,
-    PaymentTransaction,
-)
+from apg.payments.models import PaymentMethod, PaymentTransaction
 from apg.payments.operations import (
     NewPayment,
     account_refused,
@@ -90,6 +88,7 @@ class Payments:
         txn = self._record_pending(
             tenant_id, new, method, processor.name, transaction_type, account_id, idempotency_key
         )
+        current_operation.set(txn.id)  # the request's log lines name it from here on
         operation = operation_of(txn, refs=())  # new: no refs, no lazy load
         try:
             stored = processor.refs_before_submit(operation)

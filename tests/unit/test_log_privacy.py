@@ -8,7 +8,13 @@ import sys
 
 import pytest
 
-from apg.logs import PrivacyFilter, configure_logging, mask_phone_numbers, mask_private
+from apg.logs import (
+    ContextFilter,
+    PrivacyFilter,
+    configure_logging,
+    mask_phone_numbers,
+    mask_private,
+)
 from tests.unit.test_logging_setup import bare_root_logger
 
 FERNET = "gAAAAABnK3x0c2VjcmV0LXBhc3NrZXktY2lwaGVydGV4dA_-Q2hlY2s=="
@@ -114,7 +120,7 @@ def test_configure_logging_masks_every_record_its_handler_writes() -> None:
         configure_logging("INFO")
         configure_logging("INFO")
         [handler] = root.handlers
-        assert [type(f) for f in handler.filters] == [PrivacyFilter]
+        assert [type(f) for f in handler.filters] == [PrivacyFilter, ContextFilter]
         logged = record("paid by %s", "+254708374149")
         assert handler.filter(logged)
     assert logged.getMessage() == "paid by +*********149"
