@@ -74,7 +74,7 @@ def problems(s: Settings) -> Iterator[str]:
 
 def _positive_problems(s: Settings) -> Iterator[str]:
     """Counts, delays and timeouts that only make sense above zero."""
-    for section in ("circuit_breaker", "retry", "reconciliation"):
+    for section in ("circuit_breaker", "retry", "reconciliation", "retention"):
         for name, value in vars(getattr(s, section)).items():
             may_be_zero = section == "retry" and name.endswith("delay_seconds")  # no waiting
             number = isinstance(value, int | float) and not isinstance(value, bool)

@@ -166,6 +166,16 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """What the worker purges (apg.housekeeping), in batches of batch_size rows."""
+
+    callbacks_days: int = 90  # raw callbacks, once settled (received/unmatched ones stay)
+    events_days: int = 30  # merchant events, once no delivery of theirs is pending
+    batch_size: int = 500
+    every_seconds: int = 3600  # the worker purges at most this often
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
     environments: EnvironmentSettings = field(default_factory=EnvironmentSettings)
@@ -179,6 +189,7 @@ class Settings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     reconciliation: ReconciliationSettings = field(default_factory=ReconciliationSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     emulator: Any = None  # daraja_emulator.EmulatorConfig, validated by the emulator package
 

@@ -6,12 +6,32 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
-from apg.cli import doctor, keys, merchants, mpesa, payments, pull, reconcile, security
+from apg.cli import (
+    doctor,
+    housekeeping,
+    keys,
+    merchants,
+    mpesa,
+    payments,
+    pull,
+    reconcile,
+    security,
+)
 
 
 def init_app(app: Flask) -> None:
     group = AppGroup("apg", help="APG administration.")
-    for module in (merchants, keys, payments, mpesa, doctor, reconcile, pull, security):
+    for module in (
+        merchants,
+        keys,
+        payments,
+        mpesa,
+        doctor,
+        reconcile,
+        pull,
+        security,
+        housekeeping,
+    ):
         for name, command in module.cli.commands.items():
             group.add_command(command, name=name)
     app.cli.add_command(group)

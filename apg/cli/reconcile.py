@@ -21,6 +21,7 @@ from apg.cli.pull import commands as pull_commands
 from apg.clock import Clock
 from apg.errors import APGError
 from apg.extensions import db
+from apg.housekeeping import Purger
 from apg.notifications.worker import DeliveryPass, policy_of
 from apg.payments.reconciliation import Reconciler, StoredCallback
 from apg.processors.mpesa.c2b_registrations import C2BRegistration
@@ -50,8 +51,8 @@ def reconcile(c2b: bool) -> None:
 
 @cli.command("worker")
 def worker() -> None:
-    """Sweep stored callbacks, reconcile, deliver webhooks, every reconciliation.interval_seconds;
-    SIGTERM or SIGINT stops it after the operation in hand."""
+    """Sweep stored callbacks, reconcile, deliver webhooks (and purge what expired), every
+    reconciliation.interval_seconds; SIGTERM or SIGINT stops it after the operation in hand."""
     found = services()
     stop = threading.Event()
     job = reconciler()
@@ -60,6 +61,7 @@ def worker() -> None:
         "reconcile": lambda: job.run_once(stop.is_set),
         "c2b": c2b_recovery(found.settings.reconciliation.c2b_pull_every_seconds),
         "webhooks": webhook_delivery("worker"),
+        "housekeeping": Purger(found.settings.retention, found.clock.now),
     }
     stop_on_signals(stop)
     Worker(passes, found.settings.reconciliation.interval_seconds, found.clock, stop).run()
