@@ -14,6 +14,9 @@ from sqlalchemy import select
 from apg import create_app, onboarding
 from apg.clock import Clock
 from apg.extensions import db
+from apg.notifications import endpoints
+from apg.notifications.events import public_id
+from apg.payments import announcements
 from apg.payments.models import PaymentTransaction, ProcessorReference
 from apg.processors.mpesa.accounts import stk_account_id
 from apg.tenants.models import Tenant
@@ -91,7 +94,26 @@ def make_fuzz_tenant(app: Flask) -> FuzzTenant:
             receipt=f"FUZ{len(ids):07d}",
             paid_amount=10000,
         )
+    ids.update(_webhook_objects(app, tenant_id, ids["payment_id"]))
     return FuzzTenant(tenant_id, api_key, token, ids)
+
+
+def _webhook_objects(app: Flask, tenant_id: str, payment_id: str) -> dict[str, str]:
+    """An event of the tenant's payment and a webhook endpoint of its test key's mode."""
+    with app.app_context():
+        now = datetime.now(UTC)
+        event = announcements.announce(
+            db.session.get(PaymentTransaction, payment_id), "completed", now
+        )
+        box, hook = (
+            app.extensions["apg"].secrets,
+            {"url": "https://f.example/h", "event_types": ["*"]},
+        )
+        made = endpoints.create(
+            endpoints.Owner(tenant_id, "test"), hook, box, now, production=False
+        )
+        assert event is not None
+        return {"event_id": public_id(event), "endpoint_id": made.row.id}
 
 
 def make_waiting(app: Flask, tenant_id: str, transaction_type: str, refs: dict[str, str]) -> str:
