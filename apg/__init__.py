@@ -15,6 +15,7 @@ from apg.config import PROJECT_ROOT, load_settings, sqlalchemy_url
 from apg.crypto import SecretBox
 from apg.extensions import db, migrate
 from apg.logs import configure_logging, current_operation
+from apg.ops import metrics
 from apg.payments.registry import ProcessorRegistry
 from apg.payments.service import Payments
 from apg.processors.mpesa.processor import MpesaProcessor
@@ -42,6 +43,7 @@ def create_app(
     errors.init_app(app)
     security_headers.init_app(app, production=settings.is_production)
     _register_request_id(app)
+    metrics.init_app(app)
     _register_blueprints(app, settings)
     return app
 

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from apg.ops.metrics import observe_daraja_call
 from apg.processors.mpesa.mapping import INVALID_TOKEN_CODES
 from apg.processors.mpesa.tokens import CachedToken, TokenStore
 
@@ -163,15 +164,13 @@ class DarajaClient:
             )
         except requests.exceptions.RequestException as exc:
             error = classify_transport(exc)
+            observe_daraja_call(where, time.monotonic() - started, type(error).__name__)
             log.warning("daraja %s %s: %s (%s)", method, where, type(exc).__name__, error.reason)
             raise error from exc
-        log.info(
-            "daraja %s %s -> %s in %.0f ms",
-            method,
-            where,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
+        elapsed = time.monotonic() - started
+        status = response.status_code
+        observe_daraja_call(where, elapsed, f"http_{status}" if status >= 400 else None)
+        log.info("daraja %s %s -> %s in %.0f ms", method, where, status, elapsed * 1000)
         return response
 
 
