@@ -1,1 +1,1 @@
-"""Ops endpoints: health now; stats and metrics come with the outbox issue."""
+"""Ops: health probes, stats, the callback log and Prometheus metrics."""

@@ -187,8 +187,8 @@ def test_every_response_carries_a_request_id(client: FlaskClient) -> None:
     assert response.headers["X-Request-ID"] == response.json["error"]["request_id"]
 
 
-def test_health_reports_the_database(client: FlaskClient) -> None:
-    response = client.get("/health")
+def test_readiness_reports_the_database(client: FlaskClient) -> None:
+    response = client.get("/health/ready")
     assert response.status_code == 200
     assert response.json["status"] == "ok" and response.json["checks"]["database"] == "ok"
 

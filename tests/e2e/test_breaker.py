@@ -59,10 +59,10 @@ def merchant_at(
 
 
 def breaker_of(app: Flask, client: Any, tenant_id: str, base_url: str) -> dict[str, Any]:
-    """The tenant's breaker for base_url, as GET /health shows it."""
+    """The tenant's breaker for base_url, as GET /health/ready shows it."""
     with app.app_context():
         account_id = stk_account_id(tenant_id)
-    breakers = client.get("/health").json["checks"]["mpesa"]["circuit_breakers"]
+    breakers = client.get("/health/ready").json["checks"]["mpesa"]["circuit_breakers"]
     return breakers[f"{account_id} {base_url}"]  # type: ignore[no-any-return]
 
 
