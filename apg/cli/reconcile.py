@@ -22,6 +22,7 @@ from apg.clock import Clock
 from apg.errors import APGError
 from apg.extensions import db
 from apg.housekeeping import Purger
+from apg.logs import current_operation
 from apg.notifications.worker import DeliveryPass, policy_of
 from apg.payments.reconciliation import Reconciler, StoredCallback
 from apg.processors.mpesa.c2b_registrations import C2BRegistration
@@ -111,6 +112,7 @@ class Worker:
         """Every pass once; one that fails is reported and the others still run."""
         report: dict[str, Any] = {"at": self.clock.now().isoformat()}
         for name, run in self.passes.items():
+            current_operation.set(None)  # a pass's lines name only the operations it is about
             try:
                 report[name] = run()
             except Exception:
