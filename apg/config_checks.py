@@ -130,7 +130,8 @@ def _production_problems(s: Settings) -> Iterator[str]:
     if weakness:
         yield f"{SECRET_KEY}: {weakness}; make one with: {SECRET_KEYGEN_COMMAND}"
     if not s.security.ops_token:
-        yield f"{OPS_TOKEN}: required in production (it guards /stats); {OPS_TOKEN_HINT}"
+        guarded = "/stats, /ops/* and /metrics"
+        yield f"{OPS_TOKEN}: required in production (it guards {guarded}); {OPS_TOKEN_HINT}"
     elif len(s.security.ops_token) < OPS_TOKEN_MIN_LENGTH:
         yield f"{OPS_TOKEN}: shorter than {OPS_TOKEN_MIN_LENGTH} characters; {OPS_TOKEN_HINT}"
     if s.app.database_url.startswith("sqlite"):

@@ -75,7 +75,7 @@ class SecuritySettings:
     secret_key: str | None = field(default=None, repr=False)
     encryption_key: str | None = field(default=None, repr=False)
     trusted_proxy_hops: int = 0  # X-Forwarded-For hops trusted for callback source IPs
-    ops_token: str | None = field(default=None, repr=False)  # Bearer token for /stats
+    ops_token: str | None = field(default=None, repr=False)  # /stats, /ops/*, /metrics
     # Safaricom's published callback source addresses (API.md §15.5), IPs or CIDR networks.
     callback_allowlist: tuple[str, ...] = SAFARICOM_CALLBACK_IPS
     # Callbacks from outside the allowlist are refused (403): None = in production only.

@@ -139,8 +139,8 @@ def processor_unavailable(
         else f"this query; the payment is unchanged. Ask again in about {wait} seconds."
     )
     return ProcessorUnavailableError(
-        "M-Pesa has been failing for this account (its circuit breaker is open; GET /health"
-        f" shows it), so the gateway did not send {what}",
+        "M-Pesa has been failing for this account (its circuit breaker is open; GET"
+        f" /health/ready shows it), so the gateway did not send {what}",
         retry_after=wait,
         payment=payment,
     )

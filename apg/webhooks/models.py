@@ -34,7 +34,7 @@ class InboundCallback(db.Model):  # type: ignore[name-defined]
     body_size: Mapped[int] = mapped_column(Integer)  # the size that arrived
     content_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
     source_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ref_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ref_value: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     outcome: Mapped[str] = mapped_column(String(16), default=CallbackOutcome.RECEIVED, index=True)
