@@ -55,6 +55,16 @@ CALLBACKS = Counter(
     "Inbound Daraja callbacks by kind and the outcome they were given.",
     ["kind", "outcome"],
 )
+OPERATIONS_CREATED = Counter(
+    "apg_operations_created",
+    "Operations recorded (payments, payouts, inquiries…), by transaction type.",
+    ["transaction_type"],
+)
+OPERATION_OUTCOMES = Counter(
+    "apg_operation_outcomes",
+    "Outcomes announced to merchants, by event type (payment.completed, payout.failed…).",
+    ["event"],
+)
 # Set at scrape time from the scraping worker's view: with Redis every worker's breakers share
 # one state; without it, each worker has its own breakers and the last scraped one is shown.
 BREAKER_STATE = Gauge(
@@ -70,6 +80,7 @@ def init_app(app: Flask) -> None:
     """Count and time every request the app answers, labelled by its URL rule; count each
     outcome an inbound callback is given."""
     _listen_for_callback_outcomes()
+    _listen_for_operations()
 
     @app.before_request
     def start_timer() -> None:
@@ -107,6 +118,25 @@ def _count_callback(target: Any, value: str, old: Any, _initiator: Any) -> None:
 
     if value != CallbackOutcome.RECEIVED and value != old:
         CALLBACKS.labels(target.kind, value).inc()
+
+
+def _listen_for_operations() -> None:
+    """Counted as their rows are flushed: an operation when it is recorded, an outcome when
+    its merchant event is written (both in the transaction that makes them; one that then
+    rolls back was counted all the same)."""
+    from apg.payments.models import OutboxEvent, PaymentTransaction
+
+    for model, count in ((PaymentTransaction, _count_operation), (OutboxEvent, _count_outcome)):
+        if not event.contains(model, "after_insert", count):
+            event.listen(model, "after_insert", count)
+
+
+def _count_operation(_mapper: Any, _connection: Any, row: Any) -> None:
+    OPERATIONS_CREATED.labels(row.transaction_type).inc()
+
+
+def _count_outcome(_mapper: Any, _connection: Any, row: Any) -> None:
+    OPERATION_OUTCOMES.labels(row.type).inc()
 
 
 def set_breaker_states(states: Mapping[str, str]) -> None:

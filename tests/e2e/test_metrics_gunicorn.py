@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daraja_emulator import EmulatorServer
 from tests.e2e.test_gunicorn import ACCESS_FORMAT, THREADS, Gunicorn, gunicorn_running
+from tests.support.factories import EmulatorControl, Merchant, make_tenant
 from tests.support.servers import closed_port_url, together
 
 OPS_TOKEN = secrets.token_urlsafe(32)
@@ -79,3 +80,37 @@ def burst(url: str) -> int:
             session.close()
     assert [r.status_code for r in answered] == [200] * REQUESTS, [r.text for r in answered]
     return REQUESTS
+
+
+def counted(text: str, name: str, **labels: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def test_metrics_show_the_payments_every_worker_made_and_completed(
+    app: Flask, two_workers: Gunicorn, emulator_control: EmulatorControl
+) -> None:
+    _, api_key = make_tenant(app, "Metered Ltd")
+    emulator_control.reset()
+    payments = 6
+
+    def pay(index: int) -> requests.Response:
+        merchant = Merchant(two_workers.url, api_key)
+        return merchant.create_payment(phone_number=f"07140000{index:02d}", reference=f"M-{index}")
+
+    created = together(payments, pay)
+    assert [r.status_code for r in created] == [201] * payments, [r.text for r in created]
+    for response in created:  # each success's callback reaches one of the workers
+        assert emulator_control.settle(response.json()["checkout_request_id"])["status_code"] == 200
+
+    auth = {"Authorization": f"Bearer {OPS_TOKEN}"}
+    scraped = requests.get(f"{two_workers.url}/metrics", headers=auth, timeout=10).text
+    created_metric = "apg_operations_created_total"
+    assert counted(scraped, created_metric, transaction_type="stk_push") == payments
+    outcomes = "apg_operation_outcomes_total"
+    assert counted(scraped, outcomes, event="payment.completed") == payments
+    assert counted(scraped, "apg_callbacks_total", kind="stk", outcome="applied") == payments
