@@ -34,6 +34,7 @@ ENV_VARS = {
     "APG_OPS_TOKEN": "security.ops_token",
     "APG_LOG_LEVEL": "monitoring.log_level",
     "APG_LOG_FORMAT": "monitoring.log_format",
+    "APG_LOG_DARAJA_TRAFFIC": "monitoring.log_daraja_traffic",
     "APG_TRUSTED_PROXY_HOPS": "security.trusted_proxy_hops",
     "APG_CALLBACK_ALLOWLIST": "security.callback_allowlist",  # comma-separated
     "APG_ENFORCE_CALLBACK_ALLOWLIST": "security.enforce_callback_allowlist",

@@ -105,6 +105,9 @@ class MonitoringSettings:
     log_level: str = "INFO"
     log_format: str = "text"  # text (LOG_FORMAT) | json: one object a line, with request,
     # tenant and operation ids
+    # Each Daraja request body and answer at INFO (apg.daraja.traffic), credentials replaced
+    # and phone numbers masked: for diagnosing an integration, off in normal running.
+    log_daraja_traffic: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from apg.ops.metrics import observe_daraja_call
+from apg.processors.mpesa import traffic
 from apg.processors.mpesa.mapping import INVALID_TOKEN_CODES
 from apg.processors.mpesa.tokens import CachedToken, TokenStore
 
@@ -100,8 +101,10 @@ class DarajaClient:
         timeout: tuple[float, float],
         refresh_buffer_seconds: float,
         clock: Any = time.time,
+        log_traffic: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._log_traffic = log_traffic  # monitoring.log_daraja_traffic
         self._auth = (consumer_key, consumer_secret)
         self._session = session
         self._tokens = tokens
@@ -157,6 +160,8 @@ class DarajaClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         where = path.split("?")[0]
+        if self._log_traffic:
+            traffic.log_request(method, where, kwargs.get("json"))
         started = time.monotonic()
         try:
             response = self._session.request(
@@ -171,6 +176,8 @@ class DarajaClient:
         status = response.status_code
         observe_daraja_call(where, elapsed, f"http_{status}" if status >= 400 else None)
         log.info("daraja %s %s -> %s in %.0f ms", method, where, status, elapsed * 1000)
+        if self._log_traffic:
+            traffic.log_answer(method, where, response)
         return response
 
 

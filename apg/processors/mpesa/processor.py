@@ -243,6 +243,7 @@ class MpesaProcessor:
                     tokens=self._tokens,
                     timeout=(perf.connect_timeout_seconds, perf.read_timeout_seconds),
                     refresh_buffer_seconds=self._settings.token.refresh_buffer_seconds,
+                    log_traffic=self._settings.monitoring.log_daraja_traffic,
                 )
                 self._clients[key] = client
             return client
