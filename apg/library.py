@@ -176,14 +176,18 @@ class MpesaService:
             return services.payments.initiate(self.tenant_id, new)
 
     def health_check(self) -> dict[str, Any]:
-        """The database and each processor's view of its upstream, as GET /health shows."""
+        """The database and each processor's view of its upstream, and the summary (success
+        rate, Daraja's average response time and uptime %), as GET /health/ready shows them."""
+        from apg.ops.health import health_summary
+
         with self._services() as services:
             db.session.execute(select(1))
             checks = {
                 name: {"healthy": h.healthy, **h.detail}
                 for name, h in ((n, p.health()) for n, p in services.processors.all().items())
             }
-        return {"status": "ok", "checks": {"database": "ok", **checks}}
+            summary = health_summary(services.clock.now())
+        return {"status": "ok", "checks": {"database": "ok", **checks}, "summary": summary}
 
     # --- plumbing --------------------------------------------------------------------------
 

@@ -48,7 +48,8 @@ def readiness(services: Services) -> tuple[dict[str, Any], bool]:
 
 def health_summary(now: datetime) -> dict[str, Any]:
     """status, success rate (completed / decided operations created in the last hour), this
-    worker's average Daraja response time, and uptime."""
+    worker's average Daraja response time, Daraja's uptime % (the share of this worker's last
+    calls it answered without a transport failure or a 5xx), and this process's uptime."""
     rate = stats.success_rate(now - timedelta(hours=1))
     latency = DARAJA_CALLS.summary()
     return {
@@ -56,6 +57,7 @@ def health_summary(now: datetime) -> dict[str, Any]:
         "success_rate_last_hour": rate,
         "daraja_average_ms": latency["average_ms"],
         "latency_scope": latency["latency_scope"],
+        "daraja_uptime_percent": DARAJA_CALLS.uptime_percent(),
         "uptime_seconds": uptime_seconds(),
     }
 

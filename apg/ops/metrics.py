@@ -99,7 +99,9 @@ def init_app(app: Flask) -> None:
 def observe_daraja_call(path: str, seconds: float, error: str | None) -> None:
     """One Daraja HTTP call: its latency (histogram and this worker's window) and any error."""
     DARAJA_LATENCY.labels(path).observe(seconds)
-    DARAJA_CALLS.record(path, seconds)
+    # Daraja answered unless the call failed in transport or with a 5xx (a 4xx is its answer)
+    answered = error is None or (error.startswith("http_") and not error.startswith("http_5"))
+    DARAJA_CALLS.record(path, seconds, answered)
     if error is not None:
         DARAJA_ERRORS.labels(path, error).inc()
 

@@ -147,3 +147,17 @@ def test_the_latency_window_keeps_the_last_calls_and_reports_a_nearest_rank_p95(
     assert summary["latency_scope"] == "this worker, last 20 calls"
     assert summary["by_path"]["/mpesa/stkpush/v1/processrequest"]["calls"] == 20
     assert LatencyWindow().summary()["average_ms"] is None
+
+
+def test_daraja_uptime_is_the_share_of_recent_calls_it_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 4xx is Daraja's answer; a 5xx or no answer at all is not."""
+    from apg.ops import metrics
+
+    window = LatencyWindow(size=10)
+    assert window.uptime_percent() is None
+    monkeypatch.setattr(metrics, "DARAJA_CALLS", window)
+    for error in (None, "http_400", "http_503", "NotSentError"):
+        metrics.observe_daraja_call("/oauth/v1/generate", 0.01, error)
+    assert window.uptime_percent() == 50.0

@@ -92,6 +92,8 @@ def test_health_check(service: MpesaService) -> None:
     health = service.health_check()
     assert health["status"] == "ok" and health["checks"]["database"] == "ok"
     assert "mpesa" in health["checks"]
+    summary = health["summary"]  # the design's: success rate, Daraja's time and uptime
+    assert {"success_rate_last_hour", "daraja_average_ms", "daraja_uptime_percent"} <= set(summary)
 
 
 def test_a_c2b_simulation_from_the_library_arrives_as_a_c2b_payment(
