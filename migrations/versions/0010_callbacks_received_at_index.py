@@ -1,5 +1,7 @@
-"""Index inbound_callbacks.received_at: /ops/stats counts callbacks in a time window, and the
-worker's housekeeping looks for settled callbacks past retention, both by arrival time.
+"""Index inbound_callbacks.received_at
+
+/ops/stats counts callbacks in a time window, and the worker's housekeeping looks for settled
+callbacks past retention: both by arrival time.
 
 Revision ID: 0010
 Revises: 0009
