@@ -8,21 +8,16 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, inspect, select, text
+from sqlalchemy import select, text
 
-from apg.dbtypes import UTCDateTime
 from apg.extensions import db
+from apg.notifications.models import WorkerHeartbeat
 from apg.ops import stats
 from apg.ops.latency import DARAJA_CALLS
 from apg.services import Services
 
 STARTED = time.monotonic()
 REDIS_TIMEOUT_SECONDS = 0.5
-
-# Owned by the worker's migration (0009); read only if it exists, with the columns we need.
-_HEARTBEATS = Table(
-    "worker_heartbeats", MetaData(), Column("name", String), Column("beat_at", UTCDateTime)
-)
 
 
 def liveness() -> dict[str, Any]:
@@ -100,11 +95,9 @@ def _processor(processor: Any) -> dict[str, Any]:
 
 
 def _heartbeats(now: datetime) -> dict[str, Any] | str:
-    """Each worker's heartbeat age in seconds, or "absent" before migration 0009."""
+    """Each worker's heartbeat age in seconds (the worker beats once a pass)."""
     try:
-        if not inspect(db.engine).has_table(_HEARTBEATS.name):
-            return "absent"
-        rows = db.session.execute(select(_HEARTBEATS.c.name, _HEARTBEATS.c.beat_at)).all()
+        rows = db.session.execute(select(WorkerHeartbeat.name, WorkerHeartbeat.beat_at)).all()
     except Exception as exc:
         db.session.rollback()
         return f"error: {type(exc).__name__}"

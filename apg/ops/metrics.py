@@ -152,6 +152,18 @@ def outbox_backlog(count: int) -> GaugeMetricFamily:
     )
 
 
+def webhook_deliveries(by_status: Mapping[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "apg_webhook_deliveries",
+        "Merchant webhook deliveries by status: pending, delivered, failed (at scrape time; the"
+        " worker that delivers serves no /metrics).",
+        labels=["status"],
+    )
+    for status in ("pending", "delivered", "failed"):
+        family.add_metric([status], by_status.get(status, 0))
+    return family
+
+
 class _Fixed(Collector):
     def __init__(self, metrics: Iterable[Metric]) -> None:
         self._metrics = list(metrics)

@@ -102,7 +102,12 @@ def webhook_log() -> dict[str, Any]:
 def prometheus_metrics() -> Response:
     """Prometheus text format: every worker's counters, and scrape-time gauges."""
     metrics.set_breaker_states(_breaker_states())
-    body = metrics.render([metrics.outbox_backlog(ops_stats.outbox_backlog())])
+    body = metrics.render(
+        [
+            metrics.outbox_backlog(ops_stats.outbox_backlog()),
+            metrics.webhook_deliveries(ops_stats.webhook_deliveries()),
+        ]
+    )
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
 

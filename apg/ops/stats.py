@@ -8,9 +8,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 
 from apg.extensions import db
+from apg.notifications.models import WebhookDelivery
 from apg.ops.latency import DARAJA_CALLS
 from apg.payments.lifecycle import FINAL_STATUSES, PaymentStatus
 from apg.payments.models import OutboxEvent
@@ -73,12 +74,10 @@ def success_rate(since: datetime) -> float | None:
     return _rate({"all": {status: count for status, count in rows}})
 
 
-def webhook_deliveries() -> dict[str, int] | str:
-    """Merchant webhook deliveries by status, or "absent" before that table exists."""
-    if not inspect(db.engine).has_table("webhook_deliveries"):
-        return "absent"
+def webhook_deliveries() -> dict[str, int]:
+    """Merchant webhook deliveries by status (pending, delivered, failed)."""
     rows = db.session.execute(
-        text("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status")
+        select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
     ).all()
     return {str(status): int(count) for status, count in rows}
 

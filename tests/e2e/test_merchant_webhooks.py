@@ -100,6 +100,8 @@ def test_a_completed_payment_is_delivered_once_signed(
     assert shown == event  # the body is the event as the API shows it
     with app.app_context():
         assert db.session.get(WorkerHeartbeat, "deliver-webhooks") is not None
+    metrics = client.get("/metrics").get_data(as_text=True)  # ops open: no token in tests
+    assert 'apg_webhook_deliveries{status="delivered"} 1.0' in metrics
 
 
 def test_a_failing_receiver_is_retried_on_the_schedule_then_failed(

@@ -87,6 +87,8 @@ def test_daraja_calls_callbacks_breakers_and_outbox_backlog(
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))
         )
     assert undelivered and after[("apg_outbox_backlog", frozenset())] == undelivered
+    for status in ("pending", "delivered", "failed"):  # none: no endpoint is subscribed
+        assert after[("apg_webhook_deliveries", frozenset({("status", status)}))] == 0
 
 
 def test_daraja_errors_are_counted_by_path(client: FlaskClient) -> None:
