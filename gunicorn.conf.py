@@ -15,7 +15,18 @@ if _OWN_METRICS_DIR:
 
 from apg.logs import ACCESS_LOG_FORMAT  # noqa: E402  (after the metrics directory is set)
 
-# The app's log format (apg/logs.py), callback tokens masked, credentials never logged.
+# Defaults; the command line wins (`make run` and the systemd unit pass their own).
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # production: about 2 x CPU cores
+worker_class = "gthread"
+threads = 4
+# Longer than a Daraja call can take with its retries (read timeout 15 s, up to 3 tries), so a
+# worker busy waiting on Daraja is never killed mid-payment; a stop waits for requests in hand.
+timeout = 60
+graceful_timeout = 30
+keepalive = 5  # behind a load balancer, keep this above the balancer's idle timeout
+
+# The app's log format (apg/logs.py), callback tokens masked, credentials never logged;
+# APG_LOG_FORMAT=json makes the error and access lines JSON objects.
 logger_class = "apg.logs.MaskingGunicornLogger"
 accesslog = "-"  # stdout; the error log and the app's records go to stderr
 access_log_format = ACCESS_LOG_FORMAT

@@ -4,6 +4,7 @@ API keys sent as basic auth are refused and logged nowhere, Authorization header
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import socket
 import subprocess
@@ -264,3 +265,35 @@ def http_get_over_unix_socket(path: Path, target: str, server: subprocess.Popen[
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)  # not yet listening
+
+
+def test_gunicorn_in_json_mode_writes_each_access_as_a_masked_json_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """APG_LOG_FORMAT=json: gunicorn's access lines are JSON objects too, named fields, the
+    callback token masked."""
+    monkeypatch.setenv("APG_LOG_FORMAT", "json")
+    (tmp_path / "hello.py").write_text(HELLO_APP)
+    sock, access_log = tmp_path / "gunicorn.sock", tmp_path / "access.log"
+    command = [
+        *(sys.executable, "-m", "gunicorn", "--bind", f"unix:{sock}", "--workers", "1"),
+        *("--pythonpath", str(tmp_path), "--access-logfile", str(access_log), "hello:app"),
+    ]
+    with (tmp_path / "stderr.log").open("wb") as stderr:
+        server = subprocess.Popen(command, cwd=PROJECT_ROOT, stderr=stderr)
+        try:
+            http_get_over_unix_socket(sock, f"/webhooks/daraja/{TOKEN}/stk?q=1", server)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    [line] = access_log.read_text().splitlines()
+    entry = json.loads(line)
+    assert (entry["method"], entry["path"], entry["query"], entry["status"]) == (
+        "GET",
+        MASKED_PATH,
+        "q=1",
+        "200",
+    )
+    assert TOKEN not in line and {"time", "duration_ms", "pid", "remote"} <= set(entry)
+    errors = [json.loads(text) for text in (tmp_path / "stderr.log").read_text().splitlines()]
+    assert errors and all({"time", "level", "message"} <= set(error) for error in errors)
