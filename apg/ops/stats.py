@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from apg.extensions import db
 from apg.notifications.models import WebhookDelivery
-from apg.ops.latency import DARAJA_CALLS
+from apg.ops.latency import DARAJA_CALLS, stats_of
 from apg.payments.lifecycle import FINAL_STATUSES, PaymentStatus
 from apg.payments.models import OutboxEvent
 from apg.payments.models import PaymentTransaction as P
+from apg.processors.mpesa.accounts import MpesaAccount
 from apg.webhooks.models import CallbackOutcome as Outcome
 from apg.webhooks.models import InboundCallback as C
 
@@ -53,6 +54,8 @@ def ops_stats(since: datetime) -> dict[str, Any]:
     for tenant_id, conflicts in _conflicts(since):
         for bucket in (tenants[tenant_id], overall):
             bucket["anomalies"]["conflicts"] += int(conflicts)
+    for tenant_id, latency in _latency_by_tenant().items():
+        tenants[tenant_id]["daraja_latency"] = latency
     for bucket in (overall, *tenants.values()):
         bucket["success_rate"] = _rate(bucket["operations"])
     return {
@@ -62,6 +65,20 @@ def ops_stats(since: datetime) -> dict[str, Any]:
         "webhook_deliveries": webhook_deliveries(),
         "daraja_latency": DARAJA_CALLS.summary(),
     }
+
+
+def _latency_by_tenant() -> dict[str, dict[str, Any]]:
+    """This worker's recent Daraja latency per tenant (all its accounts' calls)."""
+    by_account = DARAJA_CALLS.times_by_account()
+    if not by_account:
+        return {}
+    owners = db.session.execute(
+        select(MpesaAccount.id, MpesaAccount.tenant_id).where(MpesaAccount.id.in_(by_account))
+    ).all()
+    times: dict[str, list[float]] = defaultdict(list)
+    for account_id, tenant_id in owners:
+        times[tenant_id] += by_account[account_id]
+    return {tenant_id: stats_of(found) for tenant_id, found in times.items()}
 
 
 def success_rate(since: datetime) -> float | None:

@@ -14,7 +14,7 @@ from apg.extensions import db
 from apg.ops.latency import LatencyWindow
 from apg.webhooks.models import InboundCallback
 from tests.api.test_ops_auth import OPS_TOKEN, guarded  # noqa: F401  (a fixture)
-from tests.support.factories import make_payment, make_tenant
+from tests.support.factories import make_payment, make_tenant, payment_body
 
 SECRET_BODY = b'{"Body": {"stkCallback": {"PhoneNumber": 254708374149}}}'
 
@@ -161,3 +161,16 @@ def test_daraja_uptime_is_the_share_of_recent_calls_it_answered(
     for error in (None, "http_400", "http_503", "NotSentError"):
         metrics.observe_daraja_call("/oauth/v1/generate", 0.01, error)
     assert window.uptime_percent() == 50.0
+
+
+def test_ops_stats_shows_each_tenants_daraja_latency(app: Flask, client: FlaskClient) -> None:
+    payer, key = make_tenant(app, "Latency Ltd")
+    quiet, _ = make_tenant(app, "Quiet Ltd")
+    response = client.post(
+        "/api/v1/payments", json=payment_body(), headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 201, response.json
+    tenants = client.get("/ops/stats").json["tenants"]
+    latency = tenants[payer]["daraja_latency"]
+    assert latency["calls"] >= 1 and latency["average_ms"] > 0  # the push (and any token)
+    assert "daraja_latency" not in tenants.get(quiet, {})

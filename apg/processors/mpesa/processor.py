@@ -11,6 +11,7 @@ from typing import Any
 
 from apg.clock import Clock
 from apg.crypto import SecretBox
+from apg.ops.latency import calls_for
 from apg.payments import ports
 from apg.payments.ports import CallbackRejected
 from apg.processors.mpesa import accounts, catalog, lookups, retry
@@ -286,7 +287,8 @@ class MpesaProcessor:
         key = BreakerKey(creds.account_id, creds.base_url)
         self._breakers.guard(key)
         try:
-            answer = self.client_for(creds).post(path, payload)
+            with calls_for(creds.account_id):  # its latency counts for the account's tenant
+                answer = self.client_for(creds).post(path, payload)
         except DarajaError as exc:
             self._breakers.record(key, exc)
             raise
