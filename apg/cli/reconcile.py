@@ -76,7 +76,7 @@ def deliver_webhooks() -> None:
 
 def webhook_delivery(name: str) -> DeliveryPass:
     found = services()
-    policy = policy_of(found.settings.webhooks)
+    policy = policy_of(found.settings.webhooks, found.settings.is_production)
     return DeliveryPass(policy, found.secrets, found.clock.now, key_mode_of, name=name)
 
 

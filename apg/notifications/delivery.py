@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import select, update
 
 from apg.crypto import SecretBox
 from apg.extensions import db
-from apg.notifications import events, signing
+from apg.notifications import destinations, events, signing
 from apg.notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apg.payments.models import OutboxEvent, PaymentTransaction
 
@@ -37,6 +38,7 @@ class Policy:
     timeout: float
     lease: timedelta
     batch: int = 100
+    public_only: bool = False  # production: never POST to a non-public address (destinations)
 
 
 def fan_out(now: datetime, mode_of: ModeOf, batch: int = 100) -> int:
@@ -162,7 +164,12 @@ def attempt(
         "APG-Event-Id": events.public_id(event),
         signing.HEADER: signing.sign(body, secret, int(clock().timestamp())),
     }
-    sent = post(url, body, headers, session, policy.timeout)
+    host = urlsplit(url).hostname or ""
+    refusal = destinations.resolved_refusal(host) if policy.public_only else None
+    if refusal:  # an attempt like a failed POST: retried on the schedule, then failed
+        sent = Sent(None, f"not sent: {refusal}", 0)
+    else:
+        sent = post(url, body, headers, session, policy.timeout)
     return record(delivery_id, until, sent, policy, clock(), jitter)
 
 

@@ -19,6 +19,7 @@ from apg.crypto import SecretBox
 from apg.dbtypes import new_id
 from apg.errors import InvalidRequestError, NotFoundError
 from apg.extensions import db
+from apg.notifications import destinations
 from apg.notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"
@@ -46,12 +47,16 @@ def new_secret() -> str:
 
 
 def check_url(url: str, *, production: bool) -> str:
-    """An absolute http(s) URL with a host; https in production (the body is not encrypted)."""
+    """An absolute http(s) URL with a host; in production https (the body is not encrypted)
+    to a public address (apg.notifications.destinations)."""
     parts = urlsplit(url)
     allowed = ("https",) if production else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname:
         needs = "an https URL" if production else "an http or https URL"
         raise InvalidRequestError(f"url must be {needs} with a host.", param="url")
+    refusal = destinations.literal_refusal(parts.hostname) if production else None
+    if refusal:
+        raise InvalidRequestError(f"url must point at a public address: {refusal}.", param="url")
     return url
 
 

@@ -18,12 +18,13 @@ from apg.notifications.models import WorkerHeartbeat
 from apg.settings import WebhookSettings
 
 
-def policy_of(settings: WebhookSettings) -> Policy:
+def policy_of(settings: WebhookSettings, production: bool = False) -> Policy:
     return Policy(
         schedule=tuple(int(s) for s in settings.schedule_seconds),
         timeout=settings.timeout_seconds,
         lease=timedelta(seconds=settings.lease_seconds),
         batch=settings.batch_size,
+        public_only=production,
     )
 
 
