@@ -5,40 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from apg import create_app
 from apg.extensions import db
 from apg.notifications.models import WorkerHeartbeat
 from tests.api.test_ops_auth import guarded  # noqa: F401  (a fixture)
+from tests.support.apps import sibling_app
 from tests.support.factories import make_payment, make_tenant
-
-
-def other_app(app: Flask, **overrides: Any) -> Flask:
-    """Another app like `app`, with some settings changed."""
-    settings = app.extensions["apg"].settings
-    other = create_app(
-        {
-            "app.database_url": settings.app.database_url,
-            "environments.emulator": settings.environments.emulator,
-            "security.encryption_key": settings.security.encryption_key,
-            "security.secret_key": "test-secret",
-            "monitoring.log_level": "WARNING",
-            **overrides,
-        }
-    )
-    other.config["TESTING"] = True
-    return other
 
 
 @pytest.fixture
 def no_database(app: Flask) -> Iterator[Flask]:
     """An app whose database refuses connections (nothing listens on port 1)."""
-    other = other_app(app, **{"app.database_url": "postgresql://apg@127.0.0.1:1/apg"})
+    other = sibling_app(app, **{"app.database_url": "postgresql://apg@127.0.0.1:1/apg"})
     yield other
     with other.app_context():
         db.engine.dispose()
@@ -60,7 +42,7 @@ def test_readiness_is_503_with_the_database_down(no_database: Flask) -> None:
 
 
 def test_readiness_is_503_when_a_configured_redis_does_not_answer(app: Flask) -> None:
-    unreachable = other_app(app, **{"app.redis_url": "redis://127.0.0.1:1/0"})
+    unreachable = sibling_app(app, **{"app.redis_url": "redis://127.0.0.1:1/0"})
     response = unreachable.test_client().get("/health/ready")
     assert response.status_code == 503
     assert response.json["checks"]["database"] == "ok"

@@ -13,14 +13,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from apg import create_app
 from apg.extensions import db
 from apg.security.events import SecurityEvent
 from apg.settings import SAFARICOM_CALLBACK_IPS
 from apg.tenants.models import Tenant
+from tests.support.apps import sibling_app
 from tests.support.clock import ShiftableClock
 from tests.support.factories import make_tenant
-from tests.support.openapi import CheckedClient
 
 STRANGER = "203.0.113.9"
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -28,25 +27,12 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 def limited_app(app: Flask, clock: ShiftableClock, **overrides: Any) -> Flask:
     """Another app on the same database, with small limits (and its own counters)."""
-    settings = app.extensions["apg"].settings
-    other = create_app(
-        {
-            "app.database_url": settings.app.database_url,
-            "environments.emulator": settings.environments.emulator,
-            "callbacks.public_base_url": settings.callbacks.public_base_url,
-            "security.encryption_key": settings.security.encryption_key,
-            "security.secret_key": "test-secret",
-            "monitoring.log_level": "WARNING",
-            "security.api_rate_limit": "3/minute",
-            "security.callback_rate_limit": "2/minute",
-            "security.auth_failure_rate_limit": "3/minute",
-            **overrides,
-        },
-        clock=clock,
-    )
-    other.config["TESTING"] = True
-    other.test_client_class = CheckedClient
-    return other
+    limits = {
+        "security.api_rate_limit": "3/minute",
+        "security.callback_rate_limit": "2/minute",
+        "security.auth_failure_rate_limit": "3/minute",
+    }
+    return sibling_app(app, clock, **{**limits, **overrides})
 
 
 @pytest.fixture

@@ -9,37 +9,18 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from apg import create_app
 from apg.extensions import db
 from apg.processors.mpesa.traffic import redact
+from tests.support.apps import sibling_app
 from tests.support.clock import ShiftableClock
 from tests.support.factories import make_tenant, payment_body
-from tests.support.openapi import CheckedClient
-
-
-def app_logging_traffic(app: Flask, clock: ShiftableClock, on: bool) -> Flask:
-    settings = app.extensions["apg"].settings
-    other = create_app(
-        {
-            "app.database_url": settings.app.database_url,
-            "environments.emulator": settings.environments.emulator,
-            "callbacks.public_base_url": settings.callbacks.public_base_url,
-            "security.encryption_key": settings.security.encryption_key,
-            "security.secret_key": "test-secret",
-            "monitoring.log_level": "WARNING",
-            "monitoring.log_daraja_traffic": on,
-        },
-        clock=clock,
-    )
-    other.test_client_class = CheckedClient
-    return other
 
 
 @pytest.fixture(params=[True, False], ids=["on", "off"])
 def traffic_app(
     request: pytest.FixtureRequest, app: Flask, clock: ShiftableClock
 ) -> Iterator[Flask]:
-    other = app_logging_traffic(app, clock, request.param)
+    other = sibling_app(app, clock, **{"monitoring.log_daraja_traffic": request.param})
     yield other
     with other.app_context():
         db.engine.dispose()
