@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.orm import lazyload
 
 from apg.extensions import db
 from apg.payments import announcements, lifecycle
@@ -42,19 +43,32 @@ def transition(
         values: dict[str, Any] = {**(fields or {}), "status": to.value, "updated_at": now}
         if to.is_final and txn.finalized_at is None:
             values["finalized_at"] = now
-        won = db.session.execute(
-            update(PaymentTransaction)
-            .where(PaymentTransaction.id == txn.id, PaymentTransaction.status == current.value)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.refresh(txn)
-        if won.rowcount == 1:  # type: ignore[attr-defined]
+        if _compare_and_set(txn, [PaymentTransaction.status == current.value], values):
             _audit(txn, "transition", current, source, detail, now)
             announcements.announce(txn, txn.status, now, previous=current)
             db.session.flush()
             return True
     return False
+
+
+def _compare_and_set(
+    txn: PaymentTransaction, conditions: list[ColumnElement[bool]], values: dict[str, Any]
+) -> bool:
+    """UPDATE the row if `conditions` still hold; `txn` then shows the row as written (one
+    round trip: UPDATE … RETURNING). When they no longer hold, `txn` is re-read: the caller
+    re-checks against what another writer left."""
+    written = db.session.execute(
+        update(PaymentTransaction)
+        .where(PaymentTransaction.id == txn.id, *conditions)
+        .values(**values)
+        .returning(PaymentTransaction)
+        .options(lazyload(PaymentTransaction.refs))  # the refs did not change: not re-read
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).scalar_one_or_none()
+    if written is None:
+        db.session.refresh(txn)
+        return False
+    return True
 
 
 def enrich(txn: PaymentTransaction, fields: dict[str, Any], *, source: str, now: datetime) -> bool:
@@ -68,14 +82,7 @@ def enrich(txn: PaymentTransaction, fields: dict[str, Any], *, source: str, now:
         if not missing:
             return False
         conditions = [getattr(PaymentTransaction, k).is_(None) for k in missing]
-        filled = db.session.execute(
-            update(PaymentTransaction)
-            .where(PaymentTransaction.id == txn.id, *conditions)
-            .values(**missing, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.refresh(txn)
-        if filled.rowcount == 1:  # type: ignore[attr-defined]
+        if _compare_and_set(txn, conditions, {**missing, "updated_at": now}):
             detail = {"filled": sorted(missing)}
             _audit(txn, "enrichment", PaymentStatus(txn.status), source, detail, now)
             db.session.flush()

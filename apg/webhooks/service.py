@@ -137,10 +137,10 @@ class Inbox:
             event = processor.parse_callback(row.kind, bytes(row.raw_body))
         except CallbackRejected as exc:
             return self._finish(row, CallbackOutcome.MALFORMED, error=str(exc)[:500])
-        if event.refs:
-            row.ref_kind, row.ref_value = event.refs[0].kind, event.refs[0].value
         assert row.tenant_id is not None
         verdict, row.payment_id = self.events.apply_event(row.tenant_id, processor, event)
+        if event.refs:  # set after applying: one UPDATE of the row with its outcome, not two
+            row.ref_kind, row.ref_value = event.refs[0].kind, event.refs[0].value
         # "rejected:<reason>" (a validation's answer): the outcome, and its reason beside it.
         outcome, _, reason = verdict.partition(":")
         self._finish(row, outcome, error=reason or None)
