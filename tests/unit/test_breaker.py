@@ -4,6 +4,7 @@ answers while open, the probe that closes it, and its state shared through Redis
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -168,6 +169,35 @@ def test_health_lists_each_breaker_and_each_base_url(breakers: Breakers) -> None
     assert detail["circuit_breakers"][str(KEY)]["state"] == "open"
     upstream = detail["upstreams"][KEY.base_url]
     assert (upstream["consecutive_failures"], upstream["last_error"]) == (3, REFUSED.reason)
+
+
+def test_an_answer_on_a_closed_breaker_does_not_queue_behind_its_lock(breakers: Breakers) -> None:
+    """pybreaker serialises calls through one lock (held over its storage's round trips to
+    Redis): hundreds of Daraja answers a second must not queue behind it to say "fine"."""
+    fail(breakers, 2)
+    breaker = breakers._get(KEY)
+    assert breaker is not None
+    done = threading.Event()
+
+    def answered() -> None:
+        breakers.record(KEY, None)
+        done.set()
+
+    with breaker._lock:  # another thread is inside pybreaker
+        threading.Thread(target=answered, daemon=True).start()
+        recorded = done.wait(timeout=5)
+    assert recorded, "record() waited for the breaker's lock"
+    assert state(breakers) == {"state": "closed", "consecutive_failures": 0}
+
+
+def test_an_answer_to_the_probe_still_closes_an_open_breaker(
+    breakers: Breakers, clock: FixedClock
+) -> None:
+    fail(breakers, 3)
+    clock.advance(31)
+    breakers.guard(KEY)  # half-open: this call is the probe
+    breakers.record(KEY, None)
+    assert state(breakers) == {"state": "closed", "consecutive_failures": 0}
 
 
 def test_a_storage_that_cannot_be_reached_lets_calls_through(clock: FixedClock) -> None:

@@ -130,6 +130,12 @@ class Breakers:
         breaker = self._get(key)
         if breaker is None:
             return
+        if error is None and breaker.current_state == pybreaker.STATE_CLOSED:
+            # The common case, without pybreaker's lock (every answer of every thread would
+            # queue behind it): a closed breaker's count of failures in a row starts again.
+            # One idempotent write; a probe's answer (half-open) goes through the state machine.
+            breaker.storage.reset_counter()
+            return
 
         def outcome() -> None:
             if error is not None:
