@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run emulator migrate test lint format clean mutation
+.PHONY: install run emulator migrate test lint format clean mutation bench wrk
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ test: install
 		echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
 		APG_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest -q; \
 	fi
+
+## APG against bare-Flask baselines under load, one table (PostgreSQL, Redis, wrk); see bench/.
+bench: install wrk
+	$(PY) bench/run.py --output bench/results/latest.txt
+
+wrk:
+	@command -v wrk >/dev/null || { echo "wrk is missing: installing Debian's package"; \
+		apt-get install -y wrk >/dev/null || sudo apt-get install -y wrk >/dev/null; }
 
 lint: install
 	$(PY) -m ruff check apg daraja_emulator tests wsgi.py

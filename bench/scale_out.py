@@ -16,11 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,87 +37,13 @@ import yaml
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a file: `apg` is importable from the checkout
+# Run as a file: `apg` and `bench` are importable from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apg.notifications.signing import verify_signature  # noqa: E402
+from apg.notifications.signing import verify_signature
+from bench.stack import ROOT, Stack, flask, free_port, gunicorn, wait_for
 
-BOOT_SECONDS = 60
 INSTANCES = ("A", "B")
-
-
-# ---------------------------------------------------------------- processes
-
-
-@dataclass
-class Stack:
-    """Every process this run started, each in its own process group, stopped in reverse."""
-
-    logs: Path
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (self.logs / f"{name}.log").open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: gunicorn's workers go with it
-            )
-        self.processes.append((name, process))
-        return process
-
-    def check_alive(self) -> None:
-        for name, process in self.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited ({process.returncode}):\n{self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 30) -> str:
-        path = self.logs / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-    def pids_that_served(self, name: str, request: str) -> set[str]:
-        """The gunicorn worker pids whose access-log lines (`[pid] … gunicorn.access`) show
-        `request`, e.g. 'POST /api/v1/payments'."""
-        text = (self.logs / f"{name}.log").read_text(errors="replace")
-        return set(re.findall(rf"\[(\d+)\] \w+ gunicorn\.access: .*\"{re.escape(request)}", text))
-
-    def stop(self) -> None:
-        for _, process in reversed(self.processes):
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for _, process in reversed(self.processes):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait(timeout=5)
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    with suppress(ProcessLookupError):  # the group id is the pid (start_new_session)
-        os.killpg(process.pid, signum)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, stack: Stack, what: str) -> None:
-    deadline = time.monotonic() + BOOT_SECONDS
-    while time.monotonic() < deadline:
-        stack.check_alive()
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not answer on {url} within {BOOT_SECONDS}s")
 
 
 def write_config(directory: Path, emulator_url: str) -> Path:
@@ -151,21 +73,6 @@ def base_env(args: argparse.Namespace, config: Path) -> dict[str, str]:
     }
 
 
-def flask(*arguments: str, env: dict[str, str], app: str = "wsgi") -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", app, *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
 def start_everything(stack: Stack, args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
     """The emulator, gateways A and B, two workers; {name: base URL} of the HTTP ones."""
     emulator = env["EMULATOR_URL"]
@@ -185,11 +92,7 @@ def start_everything(stack: Stack, args: argparse.Namespace, env: dict[str, str]
         gateway_env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py: one per master
         stack.start(
             f"gateway-{name}",
-            [
-                *(sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"),
-                *("--bind", url.removeprefix("http://"), "--workers", str(args.workers)),
-                *("--threads", "4", "wsgi:app"),
-            ],
+            gunicorn(url.removeprefix("http://"), "wsgi:app", "--workers", str(args.workers)),
             gateway_env,
         )
         urls[name] = url
