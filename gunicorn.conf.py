@@ -17,8 +17,12 @@ from apg.logs import ACCESS_LOG_FORMAT  # noqa: E402  (after the metrics directo
 
 # Defaults; the command line wins (`make run` and the systemd unit pass their own).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # production: about 2 x CPU cores
+# Threads, not a process, per waiting request: Daraja takes 0.3 to 3 s to answer, and a thread
+# waiting on a socket costs a little memory and no CPU. 128 per worker holds 250 payment
+# requests in flight with 2 workers (bench/RESULTS.md); the DB pool is shared by them, and no
+# request holds a DB connection while Daraja answers.
 worker_class = "gthread"
-threads = 4
+threads = int(os.environ.get("APG_THREADS", "128"))
 # Longer than a Daraja call can take with its retries (read timeout 15 s, up to 3 tries), so a
 # worker busy waiting on Daraja is never killed mid-payment; a stop waits for requests in hand.
 timeout = 60

@@ -96,7 +96,7 @@ class SecuritySettings:
 class PerformanceSettings:
     connect_timeout_seconds: float = 3.05
     read_timeout_seconds: float = 15.0
-    http_pool_maxsize: int = 20
+    http_pool_maxsize: int = 128  # one kept-alive connection per gunicorn thread
     db_pool_size: int = 5
 
 
