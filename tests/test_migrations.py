@@ -209,3 +209,55 @@ PAYMENT = (
     " VALUES ('pay_1', 'ten_1', 'stk_push', 'mpesa', 'mpa_1', 'mpesa_stk', 'KES', 'INV',"
     f" 'processing', 0, {T0}, {T0})"
 )
+
+
+def test_0011_changes_the_list_and_stats_indexes_and_comes_back_down(app: Flask) -> None:
+    """On the suite's database (PostgreSQL builds and drops them CONCURRENTLY, outside a
+    transaction): down to 0010's indexes, and up again to the models'."""
+
+    def indexes() -> dict[str, tuple[str, ...]]:
+        found = {}
+        for table in ("payment_transactions", "outbox_events", "webhook_deliveries"):
+            for index in inspect(db.engine).get_indexes(table):
+                found[index["name"]] = tuple(index["column_names"])
+        return found
+
+    lists = {
+        "ix_payment_transactions_tenant_type_created",
+        "ix_payment_transactions_tenant_type_status_created",
+        "ix_payment_transactions_tenant_reference",
+        "ix_outbox_events_tenant_id_id",
+        "ix_outbox_events_tenant_type_id",
+        "ix_webhook_deliveries_created_at_status",
+    }
+    with app.app_context():
+        try:
+            flask_migrate.downgrade(revision="0010")
+            before = indexes()
+            assert not lists & set(before)
+            assert before["ix_payment_transactions_reference"] == ("reference",)
+            assert before["ix_outbox_events_tenant_id"] == ("tenant_id",)
+        finally:
+            flask_migrate.upgrade()
+        after = indexes()
+        assert lists <= set(after)
+        assert "ix_payment_transactions_reference" not in after
+        assert after["ix_payment_transactions_tenant_type_status_created"] == (
+            "tenant_id",
+            "transaction_type",
+            "status",
+            "created_at",
+            "id",
+        )
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                definition = conn.execute(
+                    text(
+                        "SELECT indexdef FROM pg_indexes"
+                        " WHERE indexname = 'ix_payment_transactions_status_created'"
+                    )
+                ).scalar_one()
+            assert "INCLUDE (tenant_id, transaction_type, conflicts)" in definition
+        with db.engine.connect() as conn:
+            compared = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert compared == []

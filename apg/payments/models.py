@@ -41,10 +41,37 @@ class PaymentTransaction(db.Model):  # type: ignore[name-defined]
     __tablename__ = "payment_transactions"
     __table_args__ = (
         Index("ix_payment_transactions_tenant_created", "tenant_id", "created_at", "id"),
+        # Lists (queries.list_payments) read one type at a time, newest first: a page is an
+        # ordered scan that stops after the page, however rare the type or the status.
+        Index(
+            "ix_payment_transactions_tenant_type_created",
+            "tenant_id",
+            "transaction_type",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_payment_transactions_tenant_type_status_created",
+            "tenant_id",
+            "transaction_type",
+            "status",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_payment_transactions_tenant_reference", "tenant_id", "reference", "created_at", "id"
+        ),
         # Not unique: a key may be used again once it expires. The claim decides races.
         Index("ix_payment_transactions_tenant_idempotency_key", "tenant_id", "idempotency_key"),
-        # Reconciliation looks for operations still open (pending, processing…) by age.
-        Index("ix_payment_transactions_status_created", "status", "created_at"),
+        # Reconciliation looks for operations still open (pending, processing…) by age. On
+        # PostgreSQL it also holds what /ops/stats groups a window by (an index-only scan);
+        # included, not keys: a list never mistakes it for a (tenant, type) index.
+        Index(
+            "ix_payment_transactions_status_created",
+            "status",
+            "created_at",
+            postgresql_include=["tenant_id", "transaction_type", "conflicts"],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -60,7 +87,7 @@ class PaymentTransaction(db.Model):  # type: ignore[name-defined]
     amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # minor units
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    reference: Mapped[str] = mapped_column(String(64), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
     phone_number: Mapped[str | None] = mapped_column(String(15), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING.value)
     status_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -128,9 +155,14 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined]
     """A merchant-facing event, written with the change it announces; delivered later."""
 
     __tablename__ = "outbox_events"
+    __table_args__ = (
+        # GET /events: a tenant's events newest first (ids only grow), and of one type.
+        Index("ix_outbox_events_tenant_id_id", "tenant_id", "id"),
+        Index("ix_outbox_events_tenant_type_id", "tenant_id", "type", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(String(40), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(40))
     payment_id: Mapped[str] = mapped_column(ForeignKey("payment_transactions.id"), index=True)
     type: Mapped[str] = mapped_column(String(40))  # payment.completed, payment.review, …
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
