@@ -30,7 +30,9 @@ one, printed) must be the gateway's when it serves this database.
 from __future__ import annotations
 
 import argparse
+import bisect
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -311,8 +313,19 @@ def _json(value: Any) -> str:
 
 
 def at_(us: int) -> datetime:
-    """Naive UTC, as UTCDateTime stores."""
-    return EPOCH + timedelta(microseconds=us)
+    """Naive UTC, as UTCDateTime stores (a float's microsecond at most: the fastest way)."""
+    return datetime.utcfromtimestamp(us / US)
+
+
+def _v(value: str | int | None) -> str:
+    """A JSON value, for the hot paths' f-string documents (no string here needs escaping)."""
+    if value is None:
+        return "null"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def _draw(rng: random.Random, choices: tuple[str, ...], cumulative: list[float]) -> str:
+    return choices[bisect.bisect(cumulative, rng.random() * cumulative[-1])]
 
 
 def _customers(rng: random.Random, count: int) -> list[str]:
@@ -368,8 +381,10 @@ class Generator:
         share = [w / sum(self.weights) for w in self.weights]
         customers = random.Random(plan.random_seed)  # the same customers in every chunk
         self.phones = [_customers(customers, max(50, int(plan.rows * s / 6))) for s in share]
-        self.stk_statuses, self.stk_weights = zip(*STK_OUTCOMES, strict=True)
-        self.b2c_statuses, self.b2c_weights = zip(*B2C_OUTCOMES, strict=True)
+        self.stk_statuses = tuple(status for status, _ in STK_OUTCOMES)
+        self.stk_weights = list(itertools.accumulate(weight for _, weight in STK_OUTCOMES))
+        self.b2c_statuses = tuple(status for status, _ in B2C_OUTCOMES)
+        self.b2c_weights = list(itertools.accumulate(weight for _, weight in B2C_OUTCOMES))
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -450,25 +465,18 @@ class Generator:
         rng, sql, iso = self.rng, at_, self.clock.iso
         resource = {"stk_push": "payment", "c2b_payment": "c2b_payment", "b2c_payment": "payout"}
         noun = resource[txn["transaction_type"]]
-        payload = {
-            "id": txn["id"],
-            "object": noun,
-            "transaction_type": txn["transaction_type"],
-            "status": txn["status"],
-            "amount": txn["amount"],
-            "currency": "KES",
-            "reference": txn["reference"],
-            "receipt": txn["receipt"],
-            "result_code": txn["result_code"],
-            "result_desc": txn["result_desc"],
-            "created_at": iso(txn["created"]),
-            "updated_at": iso(txn["updated"]),
-            "previous_status": previous,
-        }
+        payload = (  # announcements.payload(), as json.dumps writes it
+            f'{{"id": "{txn["id"]}", "object": "{noun}", "transaction_type":'
+            f' "{txn["transaction_type"]}", "status": "{txn["status"]}", "amount":'
+            f' {txn["amount"]}, "currency": "KES", "reference": "{txn["reference"]}", "receipt":'
+            f' {_v(txn["receipt"])}, "result_code": {_v(txn["result_code"])}, "result_desc":'
+            f' {_v(txn["result_desc"])}, "created_at": "{iso(txn["created"])}", "updated_at":'
+            f' "{iso(txn["updated"])}", "previous_status": {_v(previous)}}}'
+        )
         event_id = self.next_id("outbox_events")
         tenant = txn["tenant_id"]
         fanned = at + rng.randrange(200_000, 1_500_000)
-        row = (event_id, tenant, txn["id"], f"{noun}.{what}", _json(payload), sql(at))
+        row = (event_id, tenant, txn["id"], f"{noun}.{what}", payload, sql(at))
         self.out.row("outbox_events", (*row, sql(fanned)))
         delivery = self.next_id("webhook_deliveries")
         tries = 1 if rng.random() > 0.004 else 2
@@ -553,7 +561,7 @@ class Generator:
         if rng.random() < 0.03:  # a retry of the previous order after a failure
             self.references[owner] -= 1
         order = self.references[owner]
-        status = rng.choices(self.stk_statuses, self.stk_weights)[0]
+        status = _draw(rng, self.stk_statuses, self.stk_weights)
         if self.now_us - created < RECENT_US:
             status = "pending" if rng.random() < 0.1 else "processing"
         txn: dict[str, Any] = {
@@ -579,7 +587,7 @@ class Generator:
             "idempotency_key": f"order-{order}-{rng.getrandbits(32):08x}"
             if rng.random() < 0.6
             else None,
-            "metadata": _json({"order_id": str(order)}) if rng.random() < 0.3 else None,
+            "metadata": f'{{"order_id": "{order}"}}' if rng.random() < 0.3 else None,
             "created": created,
             "updated": created,
             "finalized": None,
@@ -628,37 +636,31 @@ class Generator:
             code, desc = rng.choice(STK_FAILURES)
         else:
             code, desc = STK_RESULTS[status]
-        inner: dict[str, Any] = {
-            "MerchantRequestID": merchant,
-            "CheckoutRequestID": checkout,
-            "ResultCode": int(code),
-            "ResultDesc": desc,
-        }
+        # Daraja's stkCallback, compact as it sends it.
+        head = f'{{"MerchantRequestID":"{merchant}","CheckoutRequestID":"{checkout}"'
+        inner = f'{head},"ResultCode":{int(code)},"ResultDesc":"{desc}"'
         txn.update(status=status, result_code=code, result_desc=desc, updated=done)
         outcome, detail = "applied", N
         if status in ("completed", "review"):
             paid = txn["amount"] if status == "completed" else txn["amount"] // 100
             number = self.new_receipt()
-            inner["CallbackMetadata"] = {
-                "Item": [
-                    {"Name": "Amount", "Value": paid // 100},
-                    {"Name": "MpesaReceiptNumber", "Value": number},
-                    {"Name": "TransactionDate", "Value": int(self.clock.daraja(done))},
-                    {"Name": "PhoneNumber", "Value": int(phone)},
-                ]
-            }
+            inner += (
+                f',"CallbackMetadata":{{"Item":[{{"Name":"Amount","Value":{paid // 100}}},'
+                f'{{"Name":"MpesaReceiptNumber","Value":"{number}"}},{{"Name":"TransactionDate",'
+                f'"Value":{self.clock.daraja(done)}}},{{"Name":"PhoneNumber","Value":{phone}}}]}}'
+            )
             txn.update(
                 receipt=number,
                 paid_amount=paid,
                 transaction_date=done // US * US,
-                processor_data=_json({"result": {"phone_number": phone}}),
+                processor_data=f'{{"result": {{"phone_number": "{phone}"}}}}',
             )
             if status == "review":
                 problem = f"amount {paid} does not match the {txn['amount']} requested"
                 txn["status_reason"] = problem
                 detail, outcome = _json({"problems": [problem]}), "review"
         txn["finalized"] = done
-        body = json.dumps({"Body": {"stkCallback": inner}}, separators=(",", ":"))
+        body = f'{{"Body":{{"stkCallback":{inner}}}}}}}'
         self.callback(
             owner, "stk", body, done - 20_000, ("checkout_request_id", checkout), outcome, pay_id
         )
@@ -672,9 +674,8 @@ class Generator:
         if status == "completed" and rng.random() < CONFLICT_SHARE:
             later = done + rng.randrange(60, 3600) * US
             txn.update(conflicts=1, updated=later)
-            failed = {**inner, "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}
-            failed.pop("CallbackMetadata")
-            late = json.dumps({"Body": {"stkCallback": failed}}, separators=(",", ":"))
+            failed = f'{head},"ResultCode":1032,"ResultDesc":"Request cancelled by user"}}'
+            late = f'{{"Body":{{"stkCallback":{failed}}}}}'
             self.callback(
                 owner, "stk", late, later, ("checkout_request_id", checkout), "conflict", pay_id
             )
@@ -700,26 +701,16 @@ class Generator:
         number = self.new_receipt()
         masked = f"{phone[:4]} ***** {phone[-3:]}"
         stamp = self.clock.daraja(created)
-        base = {
-            "TransactionType": "Pay Bill",
-            "TransID": number,
-            "TransTime": stamp,
-            "TransAmount": f"{amount // 100}.00",
-            "BusinessShortCode": "174379",
-            "BillRefNumber": account_number,
-            "InvoiceNumber": "",
-            "OrgAccountBalance": "",
-            "ThirdPartyTransID": "",
-            "MSISDN": masked,
-            "FirstName": "John",
-            "MiddleName": "",
-            "LastName": "",
-        }
-        validation = json.dumps(base, separators=(",", ":"))
-        balance = rng.randrange(10**5, 10**8)
-        confirmation = json.dumps(
-            {**base, "OrgAccountBalance": f"{balance}.00"}, separators=(",", ":")
+        base = (  # Daraja's C2B body, compact as it sends it
+            f'{{"TransactionType":"Pay Bill","TransID":"{number}","TransTime":"{stamp}",'
+            f'"TransAmount":"{amount // 100}.00","BusinessShortCode":"174379",'
+            f'"BillRefNumber":"{account_number}","InvoiceNumber":"","OrgAccountBalance":"%s",'
+            f'"ThirdPartyTransID":"","MSISDN":"{masked}","FirstName":"John","MiddleName":"",'
+            '"LastName":""}'
         )
+        validation = base % ""
+        balance = rng.randrange(10**5, 10**8)
+        confirmation = base % f"{balance}.00"
         ref = ("trans_id", number)
         self.callback(owner, "c2b-validation", validation, created - 400_000, ref, "accepted", None)
         self.callback(
@@ -773,7 +764,7 @@ class Generator:
         t = tenant.id
         pay_id = f"pay_{rng.getrandbits(96):024x}"
         phone = rng.choice(self.phones[owner])
-        status = rng.choices(self.b2c_statuses, self.b2c_weights)[0]
+        status = _draw(rng, self.b2c_statuses, self.b2c_weights)
         payout = self.references[owner]
         txn: dict[str, Any] = {
             "id": pay_id,
@@ -924,11 +915,10 @@ def load(
     hooks = endpoint_ids(conninfo, [t.id for t in tenants])
     now_us = int(now.timestamp() * US)
     plan = Plan(rows, chunks, now_us - days * DAY_US, now_us, random_seed, first, rows * 8)
-    # Empty tables: their secondary indexes are dropped and built again after the load (a sort
-    # per index instead of millions of random inserts). Primary keys stay (foreign keys
-    # reference them).
+    # Empty tables: their indexes on randomly ordered keys are dropped and built again after
+    # the load (a sort per index instead of millions of random inserts; see RANDOM_KEYS).
     dropped = drop_secondary_indexes(conninfo) if empty else []
-    log(f"  {len(dropped)} secondary indexes dropped for the load" if empty else "  appending")
+    log(f"  {len(dropped)} indexes on random keys dropped for the load" if empty else "  appending")
     try:
         counts: dict[str, int] = dict.fromkeys(Streams.COLUMNS, 0)
         first_use: dict[tuple[int, str], int] = {}
@@ -971,29 +961,40 @@ def write_methods(
     return streams.counts["payment_methods"]
 
 
+# Columns whose values arrive in no order (ids of other rows, random references): an index
+# on one takes each new entry at a random page, so it is dropped for the load and built after
+# by a sort. Indexes that grow at one end (a time, an id) or by a few values (a tenant, a
+# status) cost little to keep and stay.
+RANDOM_KEYS = frozenset(
+    {"payment_id", "transaction_id", "value", "ref_value", "idempotency_key", "reference"}
+)
+
+
 def drop_secondary_indexes(conninfo: str) -> list[tuple[str, str]]:
-    """Drop the loaded tables' indexes and unique constraints but their primary keys; returns
-    (table, the statement that makes each again)."""
+    """Drop the loaded tables' indexes and unique constraints on RANDOM_KEYS (never a primary
+    key: foreign keys reference them); returns (table, the statement that makes each again)."""
     dropped = []
     with psycopg.connect(conninfo) as conn:
-        constraints = conn.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM"
-            " pg_constraint WHERE contype = 'u' AND conrelid::regclass::text = ANY(%s)",
-            [list(LOADED)],
-        ).fetchall()
-        for table, name, definition in constraints:
-            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-            dropped.append((table, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
-        indexes = conn.execute(
-            "SELECT i.indrelid::regclass::text, c.relname, pg_get_indexdef(i.indexrelid)"
+        found = conn.execute(
+            "SELECT i.indrelid::regclass::text, c.relname, pg_get_indexdef(i.indexrelid),"
+            " k.conname, pg_get_constraintdef(k.oid),"
+            " ARRAY(SELECT a.attname::text FROM pg_attribute a"
+            "       WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))"
             " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE i.indrelid::regclass::text = ANY(%s) AND NOT i.indisprimary"
-            " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+            " LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.contype = 'u'"
+            " WHERE i.indrelid::regclass::text = ANY(%s) AND NOT i.indisprimary",
             [list(LOADED)],
         ).fetchall()
-        for table, name, definition in indexes:
-            conn.execute(f'DROP INDEX "{name}"')
-            dropped.append((table, definition))
+        for table, name, definition, constraint, constraint_def, columns in found:
+            if not RANDOM_KEYS & set(columns):
+                continue
+            if constraint:
+                conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
+                statement = f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {constraint_def}'
+                dropped.append((table, statement))
+            else:
+                conn.execute(f'DROP INDEX "{name}"')
+                dropped.append((table, definition))
     return dropped
 
 
