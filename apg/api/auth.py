@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request
+from sqlalchemy import union_all
 
 from apg.errors import AuthenticationError, KeyModeMismatchError, error_response
 from apg.payments.queries import Scope
@@ -48,10 +49,11 @@ def authenticate_request() -> None:
 def viewer() -> Scope:
     """What the calling key may read: its tenant's operations on the accounts of its mode."""
     if "scope" not in g:
-        ids: set[str] = set()
-        for processor in services().processors.all().values():
-            ids |= processor.accounts_of_mode(g.tenant.id, g.key_mode)
-        g.scope = Scope(g.tenant.id, frozenset(ids))
+        queries = [
+            processor.accounts_of_mode_query(g.tenant.id, g.key_mode)
+            for processor in services().processors.all().values()
+        ]
+        g.scope = Scope(g.tenant.id, queries[0] if len(queries) == 1 else union_all(*queries))
     return g.scope
 
 

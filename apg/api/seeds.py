@@ -238,7 +238,7 @@ def by_checkout_request_id(checkout_request_id: str) -> PaymentTransaction:
     """The tenant's payment with this CheckoutRequestID, refreshed if still processing."""
     found = ports.Ref("checkout_request_id", checkout_request_id)
     txn = services().payments.events.find(g.tenant.id, PROCESSOR, (found,))
-    if txn is None or txn.account_id not in (viewer().account_ids or ()):  # the key's mode's
+    if txn is None or not queries.visible(viewer(), txn.id):  # the key's mode's only
         message = f"No payment has CheckoutRequestID {checkout_request_id!r}."
         raise NotFoundError(message, param="checkout_request_id")
     return services().payments.refresh(g.tenant.id, txn.id)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Select
+
 from apg.payments.lifecycle import PaymentStatus
 
 
@@ -233,6 +235,11 @@ class Processor(Protocol):
     def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
         """The ids of the tenant's accounts an API key of `mode` (test | live) may use: what
         such a key may read operations of."""
+        ...
+
+    def accounts_of_mode_query(self, tenant_id: str, mode: str) -> Select[str]:
+        """accounts_of_mode as a SELECT of the ids, for a read to join in its own statement
+        (a key's every read would otherwise ask the database twice)."""
         ...
 
     def refs_before_submit(self, operation: Operation) -> tuple[Ref, ...]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal, select, tuple_, union_all
+from sqlalchemy import CompoundSelect, Select, literal, select, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from apg.dbtypes import UTCDateTime
@@ -26,7 +26,9 @@ class Scope:
     key sees its mode's accounts: a test key never reads a live payment, nor the reverse)."""
 
     tenant_id: str
-    account_ids: frozenset[str] | None = None  # None: every account (operators, the library)
+    # None: every account (operators, the library); else the ids, or a SELECT of them that the
+    # read joins in its own statement (an API key's: see apg.api.auth.viewer).
+    account_ids: frozenset[str] | Select[str] | CompoundSelect[str] | None = None
 
     @classmethod
     def of(cls, scope: Scope | str) -> Scope:
@@ -81,6 +83,14 @@ def get_payment(
     if payment is None:
         raise NotFoundError(f"No such {noun}: {payment_id[:64]!r}.", param="id")
     return payment
+
+
+def visible(scope: Scope, payment_id: str) -> bool:
+    """Whether the scope may read this transaction (whatever its type)."""
+    seen = select(PaymentTransaction.id).where(
+        PaymentTransaction.id == payment_id, *scope.clauses()
+    )
+    return db.session.execute(seen).first() is not None
 
 
 def by_idempotency_key(tenant_id: str, key: str, since: datetime) -> PaymentTransaction | None:

@@ -12,6 +12,8 @@ import json
 import threading
 from typing import Any
 
+from sqlalchemy import Select, literal, select
+
 from apg.payments import ports
 from apg.payments.lifecycle import PaymentStatus
 
@@ -47,6 +49,9 @@ class FakeProcessor:
 
     def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
         return frozenset({f"fake_account_{tenant_id}"})
+
+    def accounts_of_mode_query(self, tenant_id: str, mode: str) -> Select[str]:
+        return select(literal(f"fake_account_{tenant_id}"))
 
     def cross_check(self, operation: ports.Operation, outcome: ports.Outcome) -> tuple[str, ...]:
         return ()  # its reports name nothing beyond the outcome itself

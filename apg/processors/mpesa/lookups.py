@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import Select, case, or_, select
 
 from apg.extensions import db
 from apg.payments import ports
@@ -43,11 +43,14 @@ def account_for(
 
 def accounts_of_mode(tenant_id: str, mode: str) -> frozenset[str]:
     """The tenant's accounts an API key of `mode` may use (test: emulator and sandbox)."""
-    query = select(Account.id).where(
+    return frozenset(db.session.execute(accounts_of_mode_query(tenant_id, mode)).scalars())
+
+
+def accounts_of_mode_query(tenant_id: str, mode: str) -> Select[str]:
+    return select(Account.id).where(
         Account.tenant_id == tenant_id,
         Account.environment.in_(accounts.environments_for(mode)),
     )
-    return frozenset(db.session.execute(query).scalars())
 
 
 def account_by_number(tenant_id: str, number: str) -> str | None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import Select
+
 from apg.clock import Clock
 from apg.crypto import SecretBox
 from apg.ops.latency import calls_for
@@ -82,6 +84,9 @@ class MpesaProcessor:
 
     def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
         return lookups.accounts_of_mode(tenant_id, mode)
+
+    def accounts_of_mode_query(self, tenant_id: str, mode: str) -> Select[str]:
+        return lookups.accounts_of_mode_query(tenant_id, mode)
 
     def account_by_number(self, tenant_id: str, number: str) -> str | None:
         return lookups.account_by_number(tenant_id, number)
