@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, literal, select, tuple_, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from apg.dbtypes import UTCDateTime
 from apg.errors import NotFoundError
@@ -73,13 +73,19 @@ def get_payment(
     noun: str = "payment",
 ) -> PaymentTransaction:
     """The scope's transaction of one of `types` (each resource sees only its own kind)."""
-    payment = db.session.execute(
-        select(PaymentTransaction).where(
-            PaymentTransaction.id == payment_id,
-            PaymentTransaction.transaction_type.in_(types),
-            *Scope.of(scope).clauses(),
+    payment = (
+        db.session.execute(
+            select(PaymentTransaction)
+            .where(
+                PaymentTransaction.id == payment_id,
+                PaymentTransaction.transaction_type.in_(types),
+                *Scope.of(scope).clauses(),
+            )
+            .options(joinedload(PaymentTransaction.refs))  # one round trip, not two
         )
-    ).scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if payment is None:
         raise NotFoundError(f"No such {noun}: {payment_id[:64]!r}.", param="id")
     return payment
