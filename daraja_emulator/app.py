@@ -7,19 +7,21 @@ import time
 from http import HTTPStatus
 
 import requests
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
 from daraja_emulator import (
     control,
     control_accounts,
     control_c2b,
+    control_latency,
     control_results,
     control_scenarios,
 )
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig, load_config
 from daraja_emulator.errors import register_error_handlers
+from daraja_emulator.latency import Sleep
 from daraja_emulator.products import (
     account_balance,
     b2b,
@@ -31,7 +33,7 @@ from daraja_emulator.products import (
     stk,
     transaction_status,
 )
-from daraja_emulator.runtime import EXTENSION, Emulator
+from daraja_emulator.runtime import EXTENSION, Emulator, current_emulator
 
 PRODUCT_BLUEPRINTS = (
     oauth.blueprint,
@@ -50,7 +52,10 @@ CONTROL_BLUEPRINTS = (
     control_results.blueprint,
     control_accounts.blueprint,
     control_c2b.blueprint,
+    control_latency.blueprint,
 )
+# Answers of these blueprints wait the answer latency (OAuth only if answer_latency_oauth).
+PRODUCT_NAMES = frozenset(blueprint.name for blueprint in PRODUCT_BLUEPRINTS)
 
 
 class _DarajaOrderJSON(DefaultJSONProvider):
@@ -67,21 +72,34 @@ def create_app(
     clock: Clock = time.time,
     http: requests.Session | None = None,
     rng: random.Random | None = None,
+    sleep: Sleep = time.sleep,
 ) -> Flask:
     """The emulator as a Flask app; its state lives in app.extensions["daraja_emulator"].
 
     `clock` (epoch seconds) drives token expiry, ids and when pushes are decided; `http`
-    sends callbacks; `rng` feeds every generated id. Nothing starts: background delivery is
-    EmulatorServer's job (or drive callbacks through the /_emulator/ control API).
+    sends callbacks; `rng` feeds every generated id; `sleep` waits the answer latency (real
+    seconds). Nothing starts: background delivery is EmulatorServer's job (or drive callbacks
+    through the /_emulator/ control API).
     """
-    emulator = Emulator.build(config or load_config(None), clock=clock, http=http, rng=rng)
+    emulator = Emulator.build(
+        config or load_config(None), clock=clock, http=http, rng=rng, sleep=sleep
+    )
     app = _EmulatorFlask(__name__)
     app.extensions[EXTENSION] = emulator
     register_error_handlers(app, emulator.ids.request_id)
     for blueprint in (*PRODUCT_BLUEPRINTS, *CONTROL_BLUEPRINTS):
         app.register_blueprint(blueprint)
     app.after_request(_title_case_reason)
+    app.after_request(_answer_latency)
     return app
+
+
+def _answer_latency(response: Response) -> Response:
+    """Hold a Daraja API answer — success or error, the work already done — for the answer
+    latency. Routing errors (404/405) and the control API answer at once."""
+    if request.blueprint in PRODUCT_NAMES:
+        current_emulator().wait_answer_latency(oauth=request.blueprint == oauth.blueprint.name)
+    return response
 
 
 def _title_case_reason(response: Response) -> Response:

@@ -13,6 +13,7 @@ from daraja_emulator import config_readers as read
 from daraja_emulator.config_orgs import Initiator, Organization
 from daraja_emulator.config_readers import EmulatorConfigError
 from daraja_emulator.defaults import DEFAULTS
+from daraja_emulator.latency import AnswerLatency, finite_seconds
 from daraja_emulator.scenarios import Scenario, parse_scenario
 
 __all__ = [
@@ -64,6 +65,18 @@ class EmulatorConfig:
     c2b_register_once: bool
     c2b_external_validation: bool
     c2b_validation_timeout_seconds: float
+    answer_latency_seconds: float
+    answer_latency_jitter_seconds: float
+    answer_latency_oauth: bool
+
+    @property
+    def answer_latency(self) -> AnswerLatency:
+        """How long each answer waits (NOTES.md "Answer latency")."""
+        return AnswerLatency(
+            self.answer_latency_seconds,
+            self.answer_latency_jitter_seconds,
+            self.answer_latency_oauth,
+        )
 
     def merchant(self, shortcode: str) -> Merchant | None:
         """The merchant registered under this BusinessShortCode, if any."""
@@ -142,6 +155,9 @@ def load_config(mapping: Mapping[str, Any] | None) -> EmulatorConfig:
         c2b_validation_timeout_seconds=field(
             "c2b_validation_timeout_seconds", functools.partial(read.seconds, positive=True)
         ),
+        answer_latency_seconds=field("answer_latency_seconds", finite_seconds),
+        answer_latency_jitter_seconds=field("answer_latency_jitter_seconds", finite_seconds),
+        answer_latency_oauth=field("answer_latency_oauth", read.boolean),
     )
 
 

@@ -45,4 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "c2b_register_once": False,
     "c2b_external_validation": True,
     "c2b_validation_timeout_seconds": 8,
+    # Real seconds each Daraja API answer waits (NOTES.md "Answer latency"); 0: at once.
+    "answer_latency_seconds": 0,
+    "answer_latency_jitter_seconds": 0,
+    "answer_latency_oauth": False,
 }

@@ -72,7 +72,7 @@ class CallbackSender:
                     transaction, kind=kind, body=body, url=callback.url, timeout=callback.timeout
                 )
         finally:
-            self._state.finish(callback)
+            self._state.finish(transaction, callback)
 
     def send(
         self,

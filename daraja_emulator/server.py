@@ -3,21 +3,87 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
+from queue import Empty, SimpleQueue
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 
 from daraja_emulator.app import create_app
 from daraja_emulator.clock import Clock
 from daraja_emulator.config import EmulatorConfig
+from daraja_emulator.latency import Sleep
 from daraja_emulator.runtime import EXTENSION, Emulator
 from daraja_emulator.scheduler import CallbackScheduler
 
 # How often the idle HTTP loop checks for stop(); bounds how long stop() takes.
 SHUTDOWN_POLL_SECONDS = 0.1
+# listen() backlog: Werkzeug's 128 drops SYNs when hundreds of clients connect at once (each
+# dropped SYN costs the client a 1 s retransmit). The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+IDLE_WORKER_SECONDS = 30
+
+
+Connection = tuple[socket.socket, Any]
+
+
+class _ThreadedServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, one request per connection (Werkzeug closes each after its
+    answer; no keep-alive), with a deeper backlog and reused threads.
+
+    socketserver starts a thread per connection, and Thread.start() waits until the new
+    thread has run: under load that wait, for the GIL, stalls the single accept loop while
+    connections pile up in the backlog. Here a connection goes to an idle worker thread
+    through a queue; a new worker starts only when none is idle (as many as there are
+    connections at once), and a worker idle for IDLE_WORKER_SECONDS ends.
+    """
+
+    request_queue_size = LISTEN_BACKLOG
+    block_on_close = False  # our workers are daemons; nothing joins them
+
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        super().__init__(host, port, app)
+        self._connections: SimpleQueue[Connection | None] = SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # workers waiting for a connection that no process_request has claimed
+        self._closed = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            claimed = self._idle > 0
+            if claimed:
+                self._idle -= 1
+        self._connections.put((request, client_address))
+        if not claimed:
+            threading.Thread(target=self._work, name="daraja-emulator-request", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                connection = self._connections.get(timeout=IDLE_WORKER_SECONDS)
+            except Empty:
+                with self._lock:
+                    if self._idle == 0:
+                        continue  # every idle worker is claimed: a connection is on its way
+                    self._idle -= 1
+                return
+            if connection is None:
+                return
+            self.process_request_thread(*connection)  # handles, logs errors, closes
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle += 1
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._lock:
+            self._closed, idle, self._idle = True, self._idle, 0
+        for _ in range(idle):
+            self._connections.put(None)
 
 
 class EmulatorServer:
@@ -35,8 +101,9 @@ class EmulatorServer:
         clock: Clock = time.time,
         http: requests.Session | None = None,
         rng: random.Random | None = None,
+        sleep: Sleep = time.sleep,
     ) -> None:
-        self.app = create_app(config, clock=clock, http=http, rng=rng)
+        self.app = create_app(config, clock=clock, http=http, rng=rng, sleep=sleep)
         self.emulator: Emulator = self.app.extensions[EXTENSION]
         self.scheduler = CallbackScheduler(
             self.emulator.state,
@@ -59,7 +126,7 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Bind, serve in a daemon thread, start the callback scheduler; returns self."""
         if self._server is None:
-            self._server = make_server(self._host, self._port, self.app, threaded=True)
+            self._server = _ThreadedServer(self._host, self._port, self.app)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},

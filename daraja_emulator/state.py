@@ -3,6 +3,8 @@ C2B URL and Pull Transactions registrations."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +25,11 @@ Due = tuple[AsyncTransaction, ScheduledCallback]
 
 
 class EmulatorState:
-    """All mutable emulator state behind one lock; `wakeup` is set when a callback may be due."""
+    """All mutable emulator state behind one lock; `wakeup` is set when a callback may be due.
+
+    Nothing a request or the scheduler does scans every transaction ever stored: a heap of due
+    times finds the next callbacks, and `add` checks only the transactions of its `scope`.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -31,6 +37,12 @@ class EmulatorState:
         self.wakeup = threading.Event()
         self._tokens: dict[str, float] = {}
         self._transactions: dict[str, AsyncTransaction] = {}
+        self._order: dict[str, int] = {}  # key -> accept order (claim_due answers in it)
+        self._scopes: dict[str, list[AsyncTransaction]] = {}
+        # (due_at, tie-breaker, transaction) for each transaction whose next callback is
+        # unclaimed; stale entries (claimed, done, moved earlier, reset) are skipped when met.
+        self._due: list[tuple[float, int, AsyncTransaction]] = []
+        self._sequence = itertools.count()
         self._deliveries: list[dict[str, Any]] = []
         self._counts: Counter[str] = Counter()
         self._scenarios: dict[str, Scenario] = {}
@@ -103,13 +115,21 @@ class EmulatorState:
         self,
         transaction: AsyncTransaction,
         *,
+        scope: str | None = None,
         unless: Callable[[AsyncTransaction], bool] | None = None,
     ) -> bool:
-        """Store a transaction unless an existing one matches `unless` (checked atomically)."""
+        """Store a transaction unless an existing one of the same `scope` matches `unless`
+        (checked atomically). `scope` (e.g. the payer's MSISDN) files the transaction for later
+        checks; without one, `unless` is checked against every transaction."""
         with self._lock:
-            if unless is not None and any(unless(t) for t in self._transactions.values()):
+            others = self._transactions.values() if scope is None else self._scopes.get(scope, ())
+            if unless is not None and any(unless(t) for t in others):
                 return False
             self._transactions[transaction.key] = transaction
+            self._order[transaction.key] = next(self._sequence)
+            if scope is not None:
+                self._scopes.setdefault(scope, []).append(transaction)
+            self._schedule(transaction)
         self.wakeup.set()
         return True
 
@@ -132,6 +152,8 @@ class EmulatorState:
             transaction = self._transactions.get(key)
             for callback in transaction.callbacks if transaction is not None else []:
                 callback.due_at = min(callback.due_at, now)
+            if transaction is not None:
+                self._schedule(transaction)
         self.wakeup.set()
         return transaction
 
@@ -144,21 +166,43 @@ class EmulatorState:
             return True
 
     def claim_due(self, now: float) -> list[Due]:
-        """Claim each transaction's next callback when it is due and nobody has claimed it."""
+        """Claim each transaction's next callback when it is due and nobody has claimed it;
+        in accept order."""
         with self._lock:
-            due = [(t, c) for t, c in self._next_callbacks() if c.due_at <= now]
-            for _, callback in due:
-                callback.claimed = True
+            due: list[Due] = []
+            while self._due and self._due[0][0] <= now:
+                _, _, transaction = heapq.heappop(self._due)
+                callback = self._claimable(transaction)
+                if callback is not None and callback.due_at <= now:
+                    callback.claimed = True
+                    due.append((transaction, callback))
+            due.sort(key=lambda pair: self._order[pair[0].key])
             return due
 
     def next_due_at(self) -> float | None:
         """When the earliest claimable callback is due (finishing one wakes us for the next)."""
         with self._lock:
-            return min((c.due_at for _, c in self._next_callbacks()), default=None)
+            while self._due:
+                at, _, transaction = self._due[0]
+                callback = self._claimable(transaction)
+                if callback is not None and callback.due_at == at:
+                    return at
+                heapq.heappop(self._due)  # stale: a fresher entry exists if one is needed
+            return None
 
-    def _next_callbacks(self) -> list[Due]:
-        pairs = [(t, next_callback(t)) for t in self._transactions.values()]
-        return [(t, c) for t, c in pairs if c is not None and not c.claimed]
+    def _claimable(self, transaction: AsyncTransaction) -> ScheduledCallback | None:
+        """The transaction's next callback if it is still stored and nobody claimed it."""
+        if self._transactions.get(transaction.key) is not transaction:
+            return None
+        callback = next_callback(transaction)
+        return None if callback is None or callback.claimed else callback
+
+    def _schedule(self, transaction: AsyncTransaction) -> None:
+        """File the transaction's next callback by due time, if someone still has to claim it."""
+        callback = next_callback(transaction)
+        if callback is not None and not callback.claimed:
+            entry = (callback.due_at, next(self._sequence), transaction)
+            heapq.heappush(self._due, entry)
 
     def record_delivery(
         self, transaction: AsyncTransaction, record: dict[str, Any], *, listed: bool = True
@@ -170,10 +214,12 @@ class EmulatorState:
                 self._deliveries.append(record)  # not when reset meanwhile
             self._changed.notify_all()
 
-    def finish(self, callback: ScheduledCallback) -> None:
-        """Mark a claimed callback's POSTs as over; the next one may now be sent."""
+    def finish(self, transaction: AsyncTransaction, callback: ScheduledCallback) -> None:
+        """Mark a claimed callback of `transaction` as over; the next one may now be sent."""
         with self._lock:
             callback.done = True
+            if self._transactions.get(transaction.key) is transaction:
+                self._schedule(transaction)
             self._changed.notify_all()
         self.wakeup.set()
 
@@ -212,6 +258,9 @@ class EmulatorState:
             self._registrations.clear()
             self._pull_registrations.clear()
             self._transactions.clear()
+            self._order.clear()
+            self._scopes.clear()
+            self._due.clear()
             self._deliveries.clear()
             self._counts.clear()
             self._scenarios.clear()

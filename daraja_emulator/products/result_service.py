@@ -89,7 +89,8 @@ def accept(
         emulator, product, initiation, details, scenario, originator_conversation_id
     )
     unless = None if originator_conversation_id is None else _same_originator(transaction)
-    if not emulator.state.add(transaction, unless=unless):
+    scope = f"originator:{transaction.originator_conversation_id}"
+    if not emulator.state.add(transaction, scope=scope, unless=unless):
         raise duplicate_originator_conversation_id()
     if transaction.callbacks[0].claimed:  # delivery: early
         emulator.sender.deliver(transaction, transaction.callbacks[0])

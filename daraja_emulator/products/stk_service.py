@@ -36,7 +36,8 @@ def process_push(emulator: Emulator, body: dict[str, Any]) -> ResponseReturnValu
         return refused
     push = new_push(emulator, request, merchant, scenario)
     prompt_open = _prompt_open_for(request.phone_number, push.accepted_at)
-    if not emulator.state.add(push, unless=prompt_open):
+    scope = f"stk-payer:{request.phone_number}"  # only this handset's pushes can lock it
+    if not emulator.state.add(push, scope=scope, unless=prompt_open):
         raise merchant_validation(SUBSCRIBER_LOCKED)
     if scenario.delivery == "early":  # claimed in new_push: nobody else sends it
         emulator.sender.deliver(push, push.callbacks[0])

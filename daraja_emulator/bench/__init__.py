@@ -1,0 +1,1 @@
+"""Load-test helpers for the standalone emulator (wrk script and its driver)."""
