@@ -13,6 +13,7 @@ from apg import errors, security_headers
 from apg.clock import Clock
 from apg.config import PROJECT_ROOT, load_settings, sqlalchemy_url
 from apg.crypto import SecretBox
+from apg.dbpool import ping_when_idle
 from apg.extensions import db, migrate
 from apg.logs import configure_logging, current_operation
 from apg.ops import metrics
@@ -39,6 +40,7 @@ def create_app(
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     with app.app_context():  # the engine object only: nothing connects yet
+        ping_when_idle(db.engine)
         app.extensions["apg"] = _services(settings, clock or Clock(), db.engine)
     errors.init_app(app)
     security_headers.init_app(app, production=settings.is_production)
@@ -51,7 +53,8 @@ def create_app(
 def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
     url = sqlalchemy_url(settings.app.database_url, app.instance_path)
     # hide_parameters: bound values (credentials, phone numbers) stay out of logged DB errors.
-    engine: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pool_pre_ping (a round trip per transaction): apg.dbpool checks idle connections only.
+    engine: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         engine["connect_args"] = {"timeout": 15}
     else:
