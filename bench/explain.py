@@ -4,12 +4,15 @@
         --output bench/results/explain_1m.txt
 
 Calls the real functions (apg.payments.queries, apg.notifications.events, apg.ops.stats) in an
-app context on a seeded database (bench/seed.py), for its busiest tenant as that tenant's test
-key sees it (apg.api.auth.viewer), records every statement SQLAlchemy sends (an engine event),
-and runs EXPLAIN (ANALYZE, BUFFERS) of each with the same parameters. Then times each call
-warm (median of --repeat) and /ops/stats' ops_stats() for the default 24 hours. Prints the
-plans and a summary: per query, the indexes the plan reads (or a Seq Scan) and the execution
-time.
+app context on a seeded database (bench/seed.py), for its busiest and its quietest tenant as
+each tenant's test key sees it (apg.api.auth.viewer): the status GET and audit trail, the
+payments list unfiltered, by each status, reference, created range, status and range, a page-2
+and a mid-history cursor, payouts, C2B payments, events; then /ops/stats' ops_stats() for 24
+hours and 7 days. Records every statement SQLAlchemy sends (an engine event) and runs EXPLAIN
+(ANALYZE, BUFFERS) of each with the same parameters; then times each call warm (median of
+--repeat). Prints a summary (per query: the call's time, EXPLAIN's execution time, the pages
+it touched, which do not depend on the machine's load, and the indexes the plans read or a
+Seq Scan) and every statement with its plan.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def cases(app: Flask, which: str) -> list[Case]:
     from apg.api.auth import viewer
     from apg.extensions import db
     from apg.notifications import events
-    from apg.ops import stats
+    from apg.ops import stats, webhook_logs
     from apg.payments import queries
     from apg.payments.models import PaymentTransaction as P
     from apg.payments.queries import PaymentFilter
@@ -134,6 +137,10 @@ def cases(app: Flask, which: str) -> list[Case]:
             lambda: events.list_events(scope, type="payment.failed"),
         ),
         Case("GET /events/<id>", lambda: events.get_event(scope, events.public_id(event_id))),
+        Case(
+            "GET /ops/webhook-logs?tenant_id",
+            lambda: webhook_logs.recent(limit=50, tenant_id=tenant_id),
+        ),
     ]
     for case in found:
         case.label = f"[{which}] {case.label}"
@@ -141,6 +148,7 @@ def cases(app: Flask, which: str) -> list[Case]:
         found += [
             Case("GET /ops/stats (24 h)", lambda: stats.ops_stats(since)),
             Case("GET /ops/stats?hours=168 (7 days)", lambda: stats.ops_stats(now - timedelta(7))),
+            Case("GET /ops/webhook-logs", lambda: webhook_logs.recent(limit=50)),
         ]
     return found
 

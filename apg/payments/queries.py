@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ARRAY,
+    CompoundSelect,
+    Select,
+    String,
+    any_,
+    cast,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload
 
 from apg.dbtypes import UTCDateTime
@@ -39,10 +51,20 @@ class Scope:
 
     def account_clauses(self) -> list[Any]:
         """The accounts condition alone (none for every account), for a query that scopes the
-        tenant on a table of its own."""
-        if self.account_ids is None:
+        tenant on a table of its own.
+
+        A SELECT of ids is `account_id = ANY(CAST((SELECT array_agg(id) …)))` on PostgreSQL, still
+        one statement: as `IN (SELECT …)` the planner estimates the semi-join to keep a twentieth
+        of the rows it keeps (all of them, for a tenant of one mode), and reads a busy tenant's
+        events by a parallel scan of every event (bench/explain.py, 60 ms instead of 1)."""
+        accounts = self.account_ids
+        if accounts is None:
             return []
-        return [PaymentTransaction.account_id.in_(self.account_ids)]
+        if isinstance(accounts, frozenset) or db.engine.dialect.name != "postgresql":
+            return [PaymentTransaction.account_id.in_(accounts)]
+        ids = accounts.subquery()
+        every = cast(select(func.array_agg(ids.c[0])).scalar_subquery(), ARRAY(String))
+        return [PaymentTransaction.account_id == any_(every)]
 
 
 def scope_of(tenant_id: str, account_ids: Collection[str] | None) -> Scope:
