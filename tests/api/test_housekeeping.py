@@ -99,12 +99,15 @@ def purge(app: Flask) -> dict[str, int]:
     return json.loads(result.output)  # type: ignore[no-any-return]
 
 
-def test_purge_deletes_only_what_has_expired(app: Flask, tenant: tuple[str, str]) -> None:
+def test_purge_deletes_only_what_has_expired(
+    app: Flask, tenant: tuple[str, str], clock: ShiftableClock
+) -> None:
     tenant_id = tenant[0]
+    now = clock.now()  # the purge's: earlier tests may have moved the shared clock on
     with app.app_context():
-        key(tenant_id, "expired", NOW - timedelta(hours=1))
-        key(tenant_id, "in-flight", NOW - timedelta(hours=1), locked=NOW + timedelta(minutes=1))
-        key(tenant_id, "live", NOW + timedelta(hours=1))
+        key(tenant_id, "expired", now - timedelta(hours=1))
+        key(tenant_id, "in-flight", now - timedelta(hours=1), locked=now + timedelta(minutes=1))
+        key(tenant_id, "live", now + timedelta(hours=1))
         for outcome in ("applied", "duplicate", "malformed", "received", "unmatched"):
             callback(tenant_id, outcome, OLD)
         callback(tenant_id, "applied", NOW)
