@@ -18,6 +18,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,9 +96,10 @@ def run(args: argparse.Namespace, stack: Stack) -> str:
             sampler = spy.start(_pid(stack, "apg"), load.seconds, samples)
         result = drive(base, requests_, load, headers)
         if sampler is not None:
-            sampler.wait(timeout=load.seconds + 30)
+            spy.finish(sampler, load.seconds)
             profiles[name] = spy.summary(samples)
         results.append(Row(name, result))
+        drain(stack)  # requests wrk gave up on may still be running: not in the next row
         print(
             f"  {name:44} {result.rate:8.0f} req/s  p50 {result.p50_ms:7.1f} ms  "
             f"p99 {result.p99_ms:7.1f} ms  {result.codes} {result.errors}",
@@ -261,6 +263,21 @@ def recreate(database_url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drain(stack: Stack, quiet_seconds: float = 2.0, at_most: float = 90.0) -> None:
+    """Wait until no process of the stack has written to its log for `quiet_seconds` (every
+    request writes an access line), or `at_most` seconds."""
+    logs = [stack.logs / f"{name}.log" for name, _ in stack.processes]
+    deadline = time.monotonic() + at_most
+    sizes, quiet_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now_sizes = [path.stat().st_size if path.exists() else 0 for path in logs]
+        if now_sizes != sizes:
+            sizes, quiet_since = now_sizes, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_seconds:
+            return
+        time.sleep(0.25)
 
 
 def _pid(stack: Stack, name: str) -> int:

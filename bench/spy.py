@@ -8,6 +8,7 @@ is anywhere on the stack (once per sample).
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -31,6 +32,16 @@ def start(master_pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def finish(sampler: subprocess.Popen[bytes], seconds: int) -> None:
+    """Wait for the sampler; past its time (py-spy can lag under load), SIGINT makes it write
+    what it has."""
+    try:
+        sampler.wait(timeout=seconds + 15)
+    except subprocess.TimeoutExpired:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=30)
 
 
 def summary(collapsed: Path, top: int = 25) -> str:
