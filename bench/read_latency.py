@@ -11,8 +11,10 @@ port (the seed's Fernet key, an ops token, an API rate limit wrk never reaches),
 --output), runs `wrk --latency` against: the status GET, the payments list with each filter, a
 deep cursor, payouts with a status, events, and /ops/stats. The runs alternate between the
 databases (a load that changes meanwhile weighs on both alike). Prints requests/s and latency
-percentiles per endpoint and database, and the ratio of the p50s. Every request goes to
-127.0.0.1 only; each wrk run is bounded by --duration.
+percentiles per endpoint and database, and the ratio of the p50s. `--paired N` then sends N
+single requests per endpoint and database, alternating request by request, and shows how
+many rows each list answered (a page of 20 costs more to serialize than one of 0). Every
+request goes to 127.0.0.1 only; each wrk run is bounded by --duration.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ def targets(conninfo: str, tenant_id: str) -> dict[str, str]:
             f"/api/v1/payments?starting_after={payment_id}"
         ),
         "GET /payouts?status=failed": "/api/v1/payouts?status=failed",
+        "GET /payouts?status=failed&limit=1": "/api/v1/payouts?status=failed&limit=1",
+        "GET /payments?status=failed&limit=1": "/api/v1/payments?status=failed&limit=1",
         "GET /events": "/api/v1/events",
         "GET /ops/stats": "/ops/stats",
     }
@@ -165,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        help="then N single requests per endpoint and db, alternating one by one (0: none)",
+    )
     parser.add_argument("--output", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     gateways = []
@@ -175,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             gateways.append(Gateway(label, url, Path(seed_json), args.workers))
         for gateway in gateways:
             gateway.wait_ready()
-        report = measure(gateways, args)
+        report = measure(gateways, args) if args.rounds else ""
+        if args.paired:
+            report += ("\n" if report else "") + paired(gateways, args.paired)
     finally:
         for gateway in gateways:
             gateway.stop()
@@ -183,6 +195,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         args.output.write_text(report)
     return 0
+
+
+def paired(gateways: list[Gateway], count: int) -> str:
+    """One request at a time, to each database in turn: the fairest comparison on a machine
+    whose load changes from second to second (both see the same moments)."""
+    sessions = [requests.Session() for _ in gateways]
+    lines = [
+        f"{count} single requests per endpoint and database, one at a time, alternating"
+        " between the databases request by request (keep-alive; latency as the client sees it)",
+        "",
+        "(rows: the items a list answered; a page of 20 costs more to serialize than one of 2)",
+        "",
+        f"{'endpoint':<44}"
+        + "".join(
+            f" {g.label + ' rows':>8} {g.label + ' p50':>9} {g.label + ' p90':>9}" for g in gateways
+        )
+        + ("  p50 ratio" if len(gateways) == 2 else ""),
+    ]
+    for label in gateways[0].paths:
+        times: list[list[float]] = [[] for _ in gateways]
+        rows: list[str] = ["" for _ in gateways]
+        for _ in range(count):
+            for g, session, found in zip(gateways, sessions, times, strict=True):
+                path = g.paths[label]
+                headers = {"Authorization": f"Bearer {g.token(path)}"}
+                started = time.perf_counter()
+                response = session.get(f"{g.base}{path}", headers=headers, timeout=30)
+                found.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (g.label, label, response.status_code)
+        for i, (g, session) in enumerate(zip(gateways, sessions, strict=True)):
+            path = g.paths[label]
+            body = session.get(
+                f"{g.base}{path}", headers={"Authorization": f"Bearer {g.token(path)}"}, timeout=30
+            ).json()
+            rows[i] = str(len(body["data"])) if isinstance(body.get("data"), list) else "-"
+        line = f"{label:<44}"
+        medians = []
+        for found, answered in zip(times, rows, strict=True):
+            found.sort()
+            medians.append(statistics.median(found))
+            line += f" {answered:>8} {medians[-1]:>9.2f} {found[int(len(found) * 0.9)]:>9.2f}"
+        if len(gateways) == 2:
+            line += f"  {medians[1] / medians[0]:>9.2f}"
+        lines.append(line)
+        print(line, flush=True)
+    for session in sessions:
+        session.close()
+    return "\n".join(lines) + "\n"
 
 
 def measure(gateways: list[Gateway], args: argparse.Namespace) -> str:
