@@ -133,7 +133,7 @@ def test_only_the_default_config_file_may_be_absent(
 ) -> None:
     monkeypatch.setattr(config, "DEFAULT_CONFIG_PATH", tmp_path / "absent.yaml")
     assert load_settings(environ={}).default_tenant.shortcode == "174379"  # built-in defaults
-    assert load_settings(environ={"APG_CONFIG": ""}).performance.http_pool_maxsize == 20
+    assert load_settings(environ={"APG_CONFIG": ""}).performance.http_pool_maxsize == 128
 
 
 def test_apg_config_names_the_file_read(tmp_path: Path) -> None:
