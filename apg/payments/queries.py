@@ -21,7 +21,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from apg.dbtypes import UTCDateTime
 from apg.errors import NotFoundError
@@ -187,19 +187,21 @@ def list_payments(scope: Scope | str, f: PaymentFilter) -> Page:
         )
         rows = db.session.execute(query.order_by(*newest).limit(size)).scalars()
     else:
+        table = PaymentTransaction.__table__  # Core selects: ORM ones cost more to build
         scans = [
-            select(PaymentTransaction)
+            select(table)
             .where(PaymentTransaction.transaction_type == kind, *conditions)
             .order_by(*newest)
             .limit(size)
             .subquery()
             for kind in f.types
         ]
-        page = aliased(
-            PaymentTransaction, union_all(*(select(scan) for scan in scans)).subquery("page")
-        )
+        page = union_all(*(select(scan) for scan in scans)).subquery("page")
+        newest_of_all = select(page).order_by(page.c.created_at.desc(), page.c.id.desc())
+        # from_statement, not aliased(): an alias adapts every column anew on each request,
+        # which cost more CPU than the rest of the list (bench/RESULTS.md).
         rows = db.session.execute(
-            select(page).order_by(page.created_at.desc(), page.id.desc()).limit(size)
+            select(PaymentTransaction).from_statement(newest_of_all.limit(size))
         ).scalars()
     found = list(rows)
     return Page(data=found[: f.limit], has_more=len(found) > f.limit)
