@@ -42,13 +42,13 @@ wrk:
 		apt-get install -y wrk >/dev/null || sudo apt-get install -y wrk >/dev/null; }
 
 lint: install
-	$(PY) -m ruff check apg daraja_emulator tests wsgi.py
-	$(PY) -m ruff format --check apg daraja_emulator tests wsgi.py
+	$(PY) -m ruff check apg daraja_emulator tests bench wsgi.py
+	$(PY) -m ruff format --check apg daraja_emulator tests bench wsgi.py
 	$(PY) -m mypy
 
 format: install
-	$(PY) -m ruff check --fix apg daraja_emulator tests wsgi.py
-	$(PY) -m ruff format apg daraja_emulator tests wsgi.py
+	$(PY) -m ruff check --fix apg daraja_emulator tests bench wsgi.py
+	$(PY) -m ruff format apg daraja_emulator tests bench wsgi.py
 
 ## Mutation testing (mutmut; slow, not in `make test`/CI; MUTANTS='apg.payments.*' for one package); see mutation/.
 mutation: install
