@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select
-
 from apg.clock import Clock
 from apg.crypto import SecretBox
 from apg.ops.latency import calls_for
@@ -82,14 +80,10 @@ class MpesaProcessor:
     ) -> str:
         return lookups.account_for(tenant_id, transaction_type, preferred, mode)
 
-    def accounts_of_mode(self, tenant_id: str, mode: str) -> frozenset[str]:
-        return lookups.accounts_of_mode(tenant_id, mode)
-
-    def accounts_of_mode_query(self, tenant_id: str, mode: str) -> Select[str]:
-        return lookups.accounts_of_mode_query(tenant_id, mode)
-
-    def account_by_number(self, tenant_id: str, number: str) -> str | None:
-        return lookups.account_by_number(tenant_id, number)
+    # The tenant's accounts: lookups answers for the processor.
+    accounts_of_mode = staticmethod(lookups.accounts_of_mode)
+    accounts_of_mode_query = staticmethod(lookups.accounts_of_mode_query)
+    account_by_number = staticmethod(lookups.account_by_number)
 
     def credentials(self, account_id: str) -> accounts.Credentials:
         return accounts.load_credentials(account_id, self._box, self._base_urls)
