@@ -108,6 +108,7 @@ def _register_request_id(app: Flask) -> None:
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from apg import api, cli
     from apg.api.blueprint import Blueprint as ApiBlueprint
+    from apg.console import init_app as init_console
     from apg.ops.routes import blp as ops_blp
     from apg.security import limits
     from apg.webhooks.routes import blp as webhooks_blp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     api.init_app(app)
     app.register_blueprint(webhooks_blp)
     app.register_blueprint(ops_blp)
+    init_console(app)  # the ops console's pages (/ops/), apart from the JSON ops endpoints
     merchant_api = [bp for bp in app.blueprints.values() if isinstance(bp, ApiBlueprint)]
     limits.init_app(app, settings, merchant_api, webhooks_blp)
     cli.init_app(app)
