@@ -68,6 +68,8 @@ def _flask_config(app: Flask, settings: Settings) -> dict[str, Any]:
 
 
 def _services(settings: Settings, clock: Clock, engine: Any) -> Services:
+    from apg.checkout.outcomes import SessionListener
+    from apg.checkout.service import Checkout
     from apg.security.sources import CallbackSources
     from apg.tenants.service import callback_token_for
     from apg.webhooks.service import Inbox
@@ -90,7 +92,9 @@ def _services(settings: Settings, clock: Clock, engine: Any) -> Services:
     sources = CallbackSources.from_settings(settings.security, settings.is_production)
     inbox = Inbox(clock, registry, payments.events, sources)
     payments.refs_listeners.append(inbox.apply_waiting)
-    return Services(settings, clock, box, registry, payments, inbox)
+    payments.events.moved_listeners.append(SessionListener(clock))  # pays checkout sessions
+    checkout = Checkout(payments, box, clock)
+    return Services(settings, clock, box, registry, payments, inbox, checkout)
 
 
 def _register_request_id(app: Flask) -> None:
@@ -106,7 +110,7 @@ def _register_request_id(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
-    from apg import api, cli
+    from apg import api, checkout, cli
     from apg.api.blueprint import Blueprint as ApiBlueprint
     from apg.console import init_app as init_console
     from apg.ops.routes import blp as ops_blp
@@ -117,6 +121,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(webhooks_blp)
     app.register_blueprint(ops_blp)
     init_console(app)  # the ops console's pages (/ops/), apart from the JSON ops endpoints
+    checkout.init_app(app)
     merchant_api = [bp for bp in app.blueprints.values() if isinstance(bp, ApiBlueprint)]
     limits.init_app(app, settings, merchant_api, webhooks_blp)
     cli.init_app(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+import apg.checkout.models
 import apg.idempotency.models
 import apg.notifications.models
 import apg.payments.collections
@@ -19,6 +20,7 @@ from apg.extensions import db, migrate
 
 # Every module that defines a table: autogenerate (`db migrate`) sees only imported models.
 MODEL_MODULES = (
+    apg.checkout.models,
     apg.idempotency.models,
     apg.notifications.models,
     apg.payments.collections,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from apg.checkout.service import Checkout
 from apg.clock import Clock
 from apg.crypto import SecretBox
 from apg.payments.registry import ProcessorRegistry
@@ -22,6 +23,7 @@ class Services:
     processors: ProcessorRegistry
     payments: Payments
     inbox: Inbox
+    checkout: Checkout
 
 
 def services() -> Services:

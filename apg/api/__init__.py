@@ -9,6 +9,7 @@ from apg.api.account import blp as account_blp
 from apg.api.b2b import blp as b2b_blp
 from apg.api.blueprint import Api
 from apg.api.c2b import blp as c2b_blp
+from apg.api.checkout_sessions import blp as checkout_sessions_blp
 from apg.api.diagnostics import blp as diagnostics_blp
 from apg.api.events import blp as events_blp
 from apg.api.inquiries import blp as inquiries_blp
@@ -45,3 +46,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(keys_blp)
     api.register_blueprint(events_blp)
     api.register_blueprint(webhook_endpoints_blp)
+    api.register_blueprint(checkout_sessions_blp)

@@ -24,7 +24,7 @@ from apg.crypto import SecretBox
 from apg.extensions import db
 from apg.notifications import destinations, events, signing
 from apg.notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apg.payments.models import OutboxEvent, PaymentTransaction
+from apg.payments.models import OutboxEvent
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 EXCERPT = 500  # bytes of an answer (or of the error) an attempt keeps
@@ -44,17 +44,16 @@ class Policy:
 def fan_out(now: datetime, mode_of: ModeOf, batch: int = 100) -> int:
     """A pending delivery per new event and enabled endpoint that wants it; returns how many."""
     query = (
-        select(OutboxEvent, PaymentTransaction.account_id)
-        .join(PaymentTransaction, PaymentTransaction.id == OutboxEvent.payment_id)
+        select(OutboxEvent)
         .where(OutboxEvent.delivered_at.is_(None))
         .order_by(OutboxEvent.id)
         .limit(batch)
     )
     if db.engine.dialect.name == "postgresql":  # another worker's batch is skipped, not awaited
-        query = query.with_for_update(of=OutboxEvent, skip_locked=True)
+        query = query.with_for_update(skip_locked=True)
     made = 0
-    for event, account_id in db.session.execute(query).all():
-        mode = mode_of(event.tenant_id, account_id)
+    for event in db.session.execute(query).scalars().all():
+        mode = mode_of(event.tenant_id, event.account_id or "")
         for endpoint in subscribed(event.tenant_id, mode, event.type):
             db.session.add(_delivery(event, endpoint, now))
             made += 1

@@ -28,6 +28,8 @@ RESOURCES: dict[str, tuple[str, str]] = {
 # processing and unknown are the gateway's business; the resource shows them on request.
 ANNOUNCED = FINAL_STATUSES | {PaymentStatus.REVIEW}
 RECEIVED = "received"  # money the upstream reported into being (an incoming C2B payment)
+# Resources that are not transactions announce their own types (apg.checkout: a session).
+OTHER_TYPES = ("checkout_session.completed", "checkout_session.expired")
 CONFLICT = "conflict"  # an upstream report contradicting a settled status, kept, not applied
 
 
@@ -39,7 +41,7 @@ def event_types() -> list[str]:
     """Every type there is, for documentation and subscription checks."""
     happenings = [*sorted(ANNOUNCED), CONFLICT]
     found = {f"{name}.{what}" for name, _ in RESOURCES.values() for what in happenings}
-    return sorted(found | {f"c2b_payment.{RECEIVED}"})
+    return sorted(found | {f"c2b_payment.{RECEIVED}", *OTHER_TYPES})
 
 
 def announce(
@@ -56,6 +58,7 @@ def announce(
     resource, _ = resource_of(txn.transaction_type)
     event = OutboxEvent(
         tenant_id=txn.tenant_id,
+        account_id=txn.account_id,
         payment_id=txn.id,
         type=f"{resource}.{what}",
         payload={**payload(txn), "previous_status": previous.value if previous else None, **extra},

@@ -153,6 +153,7 @@ class EventApplier:
             if found is None:
                 log.warning("tenant %s: incoming %s has another tenant's refs", tenant_id, refs)
             return Verdict.DUPLICATE, found.id if found else None
+        self.moved(txn, "callback")  # into being: e.g. it may pay a checkout session
         return Verdict.CREATED, txn.id
 
     def apply_outcome(
@@ -177,7 +178,7 @@ class EventApplier:
         ):
             if problems:
                 log.warning("payment %s held for review: %s", txn.id, "; ".join(problems))
-            self._moved(txn, source)
+            self.moved(txn, source)
             return Verdict.REVIEW if problems else Verdict.APPLIED
         if evidence.settles_as_success(outcome) and txn.status == PaymentStatus.COMPLETED:
             # Evidence that checks out, for a payment a query completed: fill it in. (Evidence
@@ -207,7 +208,7 @@ class EventApplier:
             txn, PaymentStatus.REVIEW, source=source, now=now, fields=fields, detail=detail
         ):
             log.warning("payment %s held for review: %s", txn.id, reason)
-            self._moved(txn, source)
+            self.moved(txn, source)
             return Verdict.REVIEW
         if txn.status != PaymentStatus.COMPLETED:
             return Verdict.DUPLICATE  # already in review, or settled as no money at all
@@ -217,7 +218,8 @@ class EventApplier:
         log.warning("payment %s: conflict: reported again as %s", txn.id, reason)
         return Verdict.CONFLICT
 
-    def _moved(self, txn: PaymentTransaction, source: str) -> None:
+    def moved(self, txn: PaymentTransaction, source: str) -> None:
+        """Tell moved_listeners, in the move's transaction, that `txn` moved."""
         for listener in self.moved_listeners:
             listener(txn, source)
 

@@ -163,7 +163,12 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(40))
-    payment_id: Mapped[str] = mapped_column(ForeignKey("payment_transactions.id"), index=True)
+    # The account whose key mode hears it (test or live); null only on rows older than 0012.
+    account_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The transaction it announces; none for a checkout session that expired unpaid.
+    payment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("payment_transactions.id"), index=True, nullable=True
+    )
     type: Mapped[str] = mapped_column(String(40))  # payment.completed, payment.review, …
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

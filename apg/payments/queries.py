@@ -50,9 +50,9 @@ class Scope:
     def clauses(self) -> list[Any]:
         return [PaymentTransaction.tenant_id == self.tenant_id, *self.account_clauses()]
 
-    def account_clauses(self) -> list[Any]:
+    def account_clauses(self, column: Any = PaymentTransaction.account_id) -> list[Any]:
         """The accounts condition alone (none for every account), for a query that scopes the
-        tenant on a table of its own.
+        tenant on a table of its own (`column`: that table's account id).
 
         A SELECT of ids is `account_id = ANY(CAST((SELECT array_agg(id) …)))` on PostgreSQL, still
         one statement: as `IN (SELECT …)` the planner estimates the semi-join to keep a twentieth
@@ -62,10 +62,10 @@ class Scope:
         if accounts is None:
             return []
         if isinstance(accounts, frozenset) or db.engine.dialect.name != "postgresql":
-            return [PaymentTransaction.account_id.in_(accounts)]
+            return [column.in_(accounts)]
         ids = accounts.subquery()
         every = cast(select(func.array_agg(ids.c[0])).scalar_subquery(), ARRAY(String))
-        return [PaymentTransaction.account_id == any_(every)]
+        return [column == any_(every)]
 
 
 def scope_of(tenant_id: str, account_ids: Collection[str] | None) -> Scope:

@@ -74,7 +74,7 @@ class Payments:
         `key_mode` (test | live) is the API key's: its accounts only (None, no key: any).
         """
         if new.amount is not None:
-            self._check_amount(new.amount, new.currency)
+            self.check_amount(new.amount, new.currency)
         processor, transaction_type = self.registry.for_method(new.payment_method_type)
         try:
             account_id = processor.account_for(
@@ -214,6 +214,7 @@ class Payments:
             raise ValueError(
                 f"payment {payment_id} is {txn.status}; an operator cannot make it {status}"
             )
+        self.events.moved(txn, "ops")
         db.session.commit()
         return txn
 
@@ -242,7 +243,7 @@ class Payments:
             db.session.rollback()
             log.exception("payment %s: could not record the unknown outcome", txn.id)
 
-    def _check_amount(self, amount: int, currency: str) -> None:
+    def check_amount(self, amount: int, currency: str) -> None:
         if currency != self.limits.currency:
             raise InvalidRequestError(f"currency must be {self.limits.currency}.", param="currency")
         if amount % 100:
