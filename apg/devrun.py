@@ -14,10 +14,13 @@ import time
 from urllib.parse import urlsplit
 
 import requests
+from flask import Flask
 
 from apg import create_app
 from apg.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, exit_on_config_error
+from apg.errors import APGError
 from apg.onboarding import ensure_default_merchant
+from apg.processors.mpesa.c2b_service import C2BCommands
 
 SCENARIOS = [
     ("0708374149", "completed (ResultCode 0)"),
@@ -45,6 +48,8 @@ def main() -> int:
             children.append(start_emulator(settings.environments.emulator))
         with app.app_context():
             tenant, api_key = ensure_default_merchant(app.extensions["apg"])
+            if settings.default_tenant.environment == "emulator":
+                register_demo_paybill(app, tenant.id)
         print_banner(bind, tenant.id, api_key)
         children.append(
             subprocess.Popen(
@@ -111,6 +116,17 @@ def start_emulator(base_url: str) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the Daraja emulator did not answer on {base_url}")
 
 
+def register_demo_paybill(app: Flask, tenant_id: str) -> None:
+    """The demo paybill's C2B URLs, so a checkout page offers Paybill and QR payments too
+    (in production a merchant registers once, by the API: POST /api/v1/c2b/register-urls)."""
+    found = app.extensions["apg"]
+    processor = found.processors.get("mpesa")
+    try:
+        C2BCommands(processor, found.clock).register_urls(tenant_id, None, "Completed", "v2")
+    except APGError as exc:
+        print(f"  (the demo paybill's C2B URLs were not registered: {exc.message})", flush=True)
+
+
 def print_banner(bind: str, tenant_id: str, api_key: str) -> None:
     base = f"http://{bind}"
     lines = [
@@ -126,6 +142,12 @@ def print_banner(bind: str, tenant_id: str, api_key: str) -> None:
         '    -d \'{"amount": 10000, "currency": "KES", "phone_number": "0708374149", '
         '"reference": "INV-2024-001", "description": "Order 42"}\'',
         f'  curl -s {base}/api/v1/payments/<id> -H "Authorization: Bearer $KEY"',
+        "",
+        "  A hosted checkout page: open the `url` it answers with in a browser, and pay there.",
+        f'  curl -s -X POST {base}/api/v1/checkout-sessions -H "Authorization: Bearer $KEY" \\',
+        '    -H "Content-Type: application/json" -d \'{"amount": 150000, "reference": "ORDER-42",'
+        ' "success_url": "https://example.com/paid", "cancel_url": "https://example.com/cart"}\'',
+        f"  ops console: {base}/ops/   (open in development; APG_OPS_TOKEN signs in elsewhere)",
         "",
         "  Emulator scenarios by phone_number (any other number succeeds):",
         *[f"    {phone}  {outcome}" for phone, outcome in SCENARIOS],

@@ -17,6 +17,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from apg.checkout.outcomes import expire_due
 from apg.cli.pull import commands as pull_commands
 from apg.clock import Clock
 from apg.errors import APGError
@@ -52,8 +53,9 @@ def reconcile(c2b: bool) -> None:
 
 @cli.command("worker")
 def worker() -> None:
-    """Sweep stored callbacks, reconcile, deliver webhooks (and purge what expired), every
-    reconciliation.interval_seconds; SIGTERM or SIGINT stops it after the operation in hand."""
+    """Sweep stored callbacks, reconcile, deliver webhooks, expire checkout sessions (and purge
+    what expired), every reconciliation.interval_seconds; SIGTERM or SIGINT stops it after the
+    operation in hand."""
     found = services()
     stop = threading.Event()
     job = reconciler()
@@ -63,6 +65,7 @@ def worker() -> None:
         "c2b": c2b_recovery(found.settings.reconciliation.c2b_pull_every_seconds),
         "webhooks": webhook_delivery("worker"),
         "housekeeping": Purger(found.settings.retention, found.clock.now),
+        "checkout": lambda: {"expired": expire_due(found.clock.now())},
     }
     stop_on_signals(stop)
     Worker(passes, found.settings.reconciliation.interval_seconds, found.clock, stop).run()
