@@ -15,6 +15,7 @@ from daraja_emulator import (
     control_accounts,
     control_c2b,
     control_latency,
+    control_qr,
     control_results,
     control_scenarios,
 )
@@ -29,6 +30,7 @@ from daraja_emulator.products import (
     c2b,
     oauth,
     pull,
+    qr,
     reversal,
     stk,
     transaction_status,
@@ -45,6 +47,7 @@ PRODUCT_BLUEPRINTS = (
     reversal.blueprint,
     c2b.blueprint,
     pull.blueprint,
+    qr.blueprint,
 )
 CONTROL_BLUEPRINTS = (
     control.blueprint,
@@ -53,6 +56,7 @@ CONTROL_BLUEPRINTS = (
     control_accounts.blueprint,
     control_c2b.blueprint,
     control_latency.blueprint,
+    control_qr.blueprint,
 )
 # Answers of these blueprints wait the answer latency (OAuth only if answer_latency_oauth).
 PRODUCT_NAMES = frozenset(blueprint.name for blueprint in PRODUCT_BLUEPRINTS)

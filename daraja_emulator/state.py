@@ -1,5 +1,5 @@
 """In-memory, thread-safe emulator state: access tokens, async transactions, callback deliveries,
-C2B URL and Pull Transactions registrations."""
+C2B URL and Pull Transactions registrations, generated Dynamic QR codes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from daraja_emulator.products.c2b_payment import C2BRegistration
 from daraja_emulator.products.pull_payload import PullRegistration
+from daraja_emulator.products.qr_code import QrCode
 from daraja_emulator.scenarios import Scenario
 from daraja_emulator.transaction import (
     AsyncTransaction,
@@ -48,6 +49,7 @@ class EmulatorState:
         self._scenarios: dict[str, Scenario] = {}
         self._registrations: dict[str, C2BRegistration] = {}
         self._pull_registrations: dict[str, PullRegistration] = {}
+        self._qr_codes: list[QrCode] = []
 
     def count(self, name: str) -> None:
         """Add one to a named statistic (tokens issued, requests received, …)."""
@@ -99,6 +101,15 @@ class EmulatorState:
     def pull_registration(self, shortcode: str) -> PullRegistration | None:
         with self._lock:
             return self._pull_registrations.get(shortcode)
+
+    def add_qr_code(self, code: QrCode) -> None:
+        with self._lock:
+            self._qr_codes.append(code)
+
+    def qr_codes(self) -> list[QrCode]:
+        """Every Dynamic QR code generated since start or reset, newest first."""
+        with self._lock:
+            return self._qr_codes[::-1]
 
     def add_token(self, token: str, expires_at: float, *, revoke_others: bool, now: float) -> None:
         with self._lock:
@@ -251,12 +262,13 @@ class EmulatorState:
             return [dict(record) for record in self._deliveries]
 
     def reset(self) -> None:
-        """Forget tokens, transactions, deliveries, statistics, scenario overrides, C2B URLs and
-        Pull registrations."""
+        """Forget tokens, transactions, deliveries, statistics, scenario overrides, C2B URLs,
+        Pull registrations and QR codes."""
         with self._lock:
             self._tokens.clear()
             self._registrations.clear()
             self._pull_registrations.clear()
+            self._qr_codes.clear()
             self._transactions.clear()
             self._order.clear()
             self._scopes.clear()

@@ -57,12 +57,20 @@ def simulate(emulator: Emulator, body: dict[str, Any], version: str) -> Response
         return acknowledgement(emulator.ids.request_id(), NOT_ACCEPTED, code="1")
     if (refused := stk_faults.refusal(scenario.fault, emulator.ids.request_id)) is not None:
         return refused
+    payment = pay(emulator, request, scenario)
+    ack = acknowledgement(payment.originator_conversation_id, ACCEPTED)
+    return stk_faults.answer(scenario.fault, ack, scenario.answer_delay_seconds)
+
+
+def pay(emulator: Emulator, request: C2BRequest, scenario: Scenario) -> C2BPayment:
+    """Make and store the customer's payment; an `early` scenario runs its validation and
+    confirmation before this returns. Simulate and a scanned Dynamic QR code (control_qr) pay
+    through here."""
     payment = new_payment(emulator, request, scenario)
     emulator.state.add(payment)
     if scenario.delivery == "early":  # validation and confirmation before the answer
         emulator.sender.deliver_all(payment.key)
-    ack = acknowledgement(payment.originator_conversation_id, ACCEPTED)
-    return stk_faults.answer(scenario.fault, ack, scenario.answer_delay_seconds)
+    return payment
 
 
 def acknowledgement(originator: str, description: str, code: str = "0") -> dict[str, str]:
