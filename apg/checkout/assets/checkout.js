@@ -9,7 +9,8 @@
 
    Configuration, all on <main id="checkout">: data-state, data-status-url, data-success-url,
    data-poll-interval, data-poll-slow-interval, data-poll-slow-after, data-redirect-delay (ms).
-   No framework, ES2017, no inline code (the page's CSP allows only this file). */
+   No framework; ES2017 without later library calls (no Promise#finally, no URLSearchParams);
+   no inline code anywhere (the page's CSP allows only this file). */
 (function () {
   "use strict";
 
@@ -235,21 +236,38 @@
         controller.abort();
       }
     }, config.requestTimeout);
-    return window
-      .fetch(url, init)
-      .then(function (response) {
-        return response.json().then(
-          function (body) {
-            return { status: response.status, ok: response.ok, body: body };
-          },
-          function () {
-            return { status: response.status, ok: response.ok, body: null };
-          }
-        );
-      })
-      .finally(function () {
-        window.clearTimeout(timeout);
-      });
+    function done() {
+      window.clearTimeout(timeout);
+    }
+    return window.fetch(url, init).then(function (response) {
+      return response.json().then(
+        function (body) {
+          done();
+          return { status: response.status, ok: response.ok, body: body };
+        },
+        function () {
+          done();
+          return { status: response.status, ok: response.ok, body: null };
+        }
+      );
+    }, function (error) {
+      done();
+      throw error;
+    });
+  }
+
+  // The form as application/x-www-form-urlencoded, the way the browser would post it (so any
+  // hidden field the server adds travels too).
+  function encodeForm(element) {
+    var parts = [];
+    Array.prototype.forEach.call(element.elements, function (field) {
+      var checkable = field.type === "checkbox" || field.type === "radio";
+      var sent = field.name && !field.disabled && field.tagName !== "BUTTON";
+      if (sent && (!checkable || field.checked)) {
+        parts.push(encodeURIComponent(field.name) + "=" + encodeURIComponent(field.value));
+      }
+    });
+    return parts.join("&");
   }
 
   function connectionLost(lost) {
@@ -325,7 +343,7 @@
           Accept: "application/json",
           "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
         },
-        body: new URLSearchParams(new FormData(form)).toString(),
+        body: encodeForm(form),
       });
     } catch (error) {
       answer = null;
