@@ -16,7 +16,7 @@ from apg.tenants.models import Tenant
 FAILURES = {
     "1032": "You cancelled the M-Pesa request. Nothing was paid.",
     "1037": "Your phone did not answer in time. Check that it is on and unlocked, then try again.",
-    "1": "Your M-Pesa balance is not enough for this payment. Top up, or pay with Paybill below.",
+    "1": "Your M-Pesa balance is not enough for this payment. Top up, then try again.",
     "2001": "The M-Pesa PIN was wrong. Nothing was paid; try again.",
     "1001": "Another M-Pesa payment is in progress on your phone. Finish it, then try again.",
     "1019": "The M-Pesa request expired before it was answered. Try again.",

@@ -90,9 +90,9 @@ def status(token: str) -> tuple[dict[str, Any], int]:
 def qr(token: str) -> Response:
     session = _session(token)
     png = None
-    if session is not None and session.status == OPEN:
-        tenant_name = _view(session, token, offline=False).merchant_name
-        png = _qr(session.account_id, tenant_name, session.account_number, session.amount)
+    view = _view(session, token) if session is not None else None
+    if session is not None and view is not None and view.urls.qr:
+        png = _qr(session.account_id, view.merchant_name, session.account_number, session.amount)
     if png is None:
         return Response(status=404)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=600"})
@@ -114,11 +114,12 @@ def _fresh(session: CheckoutSession) -> CheckoutSession:
 
 
 def _view(session: CheckoutSession, token: str, *, offline: bool = True, **form: Any) -> Any:
-    processor = _processor()
+    """`offline`: also the ways to pay without a prompt (Paybill, and QR, which pays by C2B
+    too): offered only where a C2B payment would reach us (the account's URLs registered)."""
     ways: Paybill | None = None
     if offline and session.status == OPEN:
-        ways = paybill(processor, session.account_id, session.account_number)
-    return present.view_of(session, token, paybill=ways, qr=session.status == OPEN, **form)
+        ways = paybill(_processor(), session.account_id, session.account_number)
+    return present.view_of(session, token, paybill=ways, qr=ways is not None, **form)
 
 
 def _processor() -> MpesaProcessor:
@@ -163,5 +164,5 @@ def _plain(exc: APGError) -> str:
     if exc.code == "customer_busy" or exc.status == 409:
         return "Another M-Pesa request is open on this phone. Finish or cancel it, then try again."
     if exc.status in (502, 503, 504) or exc.code.startswith("upstream"):
-        return "M-Pesa is not answering right now. Try again in a minute, or pay with Paybill."
+        return "M-Pesa is not answering right now. Try again in a minute."
     return "M-Pesa could not send the request to this phone. Check the number and try again."

@@ -204,3 +204,19 @@ def test_unknown_and_malformed_links_show_a_page_not_a_trace(merchant: Merchant)
         assert page.status_code == 404, token
         assert "not valid" in page.text and "Traceback" not in page.text
         assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_no_paybill_or_qr_is_offered_where_a_c2b_payment_would_not_reach_us(
+    merchant: Merchant,
+) -> None:
+    path = page_path(create_session(merchant))
+    page = requests.get(f"{merchant.base_url}{path}", timeout=30)
+    assert "Pay with Paybill" not in page.text and "qr.png" not in page.text
+    assert requests.get(f"{merchant.base_url}{path}/qr.png", timeout=30).status_code == 404
+
+    assert call(merchant, "POST", "/api/v1/c2b/register-urls", {"version": "v2"}).ok
+    page = requests.get(f"{merchant.base_url}{path}", timeout=30)
+    assert "Pay with Paybill" in page.text and f"{path}/qr.png" in page.text
+    png = requests.get(f"{merchant.base_url}{path}/qr.png", timeout=30)
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png.headers["Content-Type"] == "image/png"
