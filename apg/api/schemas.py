@@ -10,6 +10,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from apg.payments.lifecycle import PaymentStatus
+from apg.payments.models import MERCHANT_EVENT_KINDS
 from apg.payments.phone import InvalidPhoneNumber, normalise_msisdn
 
 # Daraja: AccountReference ≤ 12, TransactionDesc ≤ 13 (API.md §2); symbols like @#& break prompts.
@@ -248,7 +249,7 @@ class PaymentListQuerySchema(ma.Schema):
 
 class PaymentEventSchema(OutputSchema):
     id = fields.Integer()
-    kind = fields.String(metadata={"enum": ["created", "transition", "enrichment", "conflict"]})
+    kind = fields.String(metadata={"enum": list(MERCHANT_EVENT_KINDS)})
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     source = fields.String(metadata={"example": "callback"})

@@ -132,10 +132,15 @@ class ProcessorReference(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# What a merchant's audit trail shows (GET /payments/{id}/events). `operator` (what an operator
+# asked, from which address) and `reviewed` (conflicts acknowledged) are ops' own rows.
+MERCHANT_EVENT_KINDS = ("created", "transition", "enrichment", "conflict")
+
+
 class PaymentEvent(db.Model):  # type: ignore[name-defined]
     """Append-only audit row, written in the same transaction as the change it records.
 
-    kind: created | transition | enrichment | conflict.
+    kind: created | transition | enrichment | conflict, and ops' operator | reviewed.
     """
 
     __tablename__ = "payment_events"

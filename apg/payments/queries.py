@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 from apg.dbtypes import UTCDateTime
 from apg.errors import NotFoundError
 from apg.extensions import db
-from apg.payments.models import PaymentEvent, PaymentTransaction
+from apg.payments.models import MERCHANT_EVENT_KINDS, PaymentEvent, PaymentTransaction
 
 # What each API resource lists: collections are "payments"; payouts, inquiries… their own.
 COLLECTIONS = ("stk_push", "c2b_payment")
@@ -143,10 +143,16 @@ def by_idempotency_key(tenant_id: str, key: str, since: datetime) -> PaymentTran
 def events_of(
     scope: Scope | str, payment_id: str, types: tuple[str, ...] = COLLECTIONS
 ) -> list[PaymentEvent]:
+    """The payment's audit trail as its merchant sees it (not ops' own rows)."""
     txn = get_payment(scope, payment_id, types)
     return list(
         db.session.execute(
-            select(PaymentEvent).where(PaymentEvent.payment_id == txn.id).order_by(PaymentEvent.id)
+            select(PaymentEvent)
+            .where(
+                PaymentEvent.payment_id == txn.id,
+                PaymentEvent.kind.in_(MERCHANT_EVENT_KINDS),
+            )
+            .order_by(PaymentEvent.id)
         ).scalars()
     )
 

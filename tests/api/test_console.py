@@ -375,3 +375,18 @@ def _callback(tenant_id: str, now: datetime) -> InboundCallback:
         outcome="duplicate",
         error=None,
     )
+
+
+def test_the_merchant_sees_the_operator_s_decision_but_not_the_ops_audit(
+    app: Flask, console: Console, tenant: tuple[str, str], api_headers: dict[str, str]
+) -> None:
+    held = make_payment(app, tenant[0], status="review")
+    form = {"status": "completed", "note": "receipt on the statement"}
+    flashed(console, console.post(f"/ops/payments/{held}/resolve", **form))
+    assert events(app, held, "operator")  # the audit is kept, for ops
+    seen = app.test_client().get(f"/api/v1/payments/{held}/events", headers=api_headers)
+    assert seen.status_code == 200
+    kinds = [(e["kind"], e["to_status"]) for e in seen.json["data"]]
+    assert ("transition", "completed") in kinds
+    assert {kind for kind, _ in kinds} <= {"created", "transition", "enrichment", "conflict"}
+    assert "127.0.0.1" not in seen.get_data(as_text=True)

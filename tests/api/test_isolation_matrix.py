@@ -19,6 +19,7 @@ from werkzeug.routing import Rule
 
 from apg import onboarding
 from apg.api.blueprint import Blueprint
+from apg.checkout.service import NewSession
 from apg.extensions import db
 from apg.notifications import endpoints
 from apg.notifications.events import public_id
@@ -45,6 +46,7 @@ PARAMETERS = {
     "key_id": "api_key_id",
     "event_id": "event",
     "endpoint_id": "webhook_endpoint",
+    "session_id": "checkout_session",
 }
 
 # A valid body for each non-GET endpoint with a path parameter: flask-smorest parses the body
@@ -73,6 +75,7 @@ LISTS = {
     ("GET", "api keys.list_api_keys"),
     ("GET", "events.list_events"),
     ("GET", "webhook endpoints.list_webhook_endpoints"),
+    ("GET", "checkout sessions.list_checkout_sessions"),
 }
 
 
@@ -131,6 +134,9 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ("GET", "reversals.list_reversals"): Reference("query", "starting_after", "reversal", {}),
     ("GET", "c2b.list_c2b_payments"): Reference("query", "starting_after", "c2b_payment", {}),
     ("GET", "events.list_events"): Reference("query", "starting_after", "event", {}),
+    ("GET", "checkout sessions.list_checkout_sessions"): Reference(
+        "query", "starting_after", "checkout_session", {}
+    ),
 }
 
 # Endpoints that take nothing of anyone's: they only create in the caller's own tenant.
@@ -140,6 +146,7 @@ NO_FOREIGN_INPUT = {
     ("POST", "seed aliases.seed_initiate_mpesa"),
     ("POST", "api keys.create_api_key"),  # of the calling key's tenant and mode, nothing else
     ("POST", "webhook endpoints.create_webhook_endpoint"),
+    ("POST", "checkout sessions.create_checkout_session"),
 }
 
 
@@ -219,6 +226,11 @@ def make_victim(app: Flask) -> dict[str, str]:
             owner, {**hook, "event_types": ["*"]}, box, datetime.now(UTC), production=False
         )
         objects["webhook_endpoint"] = made.row.id
+        urls = {"success_url": "https://a.example/paid", "cancel_url": "https://a.example/cart"}
+        session, _ = app.extensions["apg"].checkout.create(
+            tenant_id, NewSession(amount=10000, reference="A-ORDER", **urls)
+        )
+        objects["checkout_session"] = session.id
     return objects
 
 
