@@ -20,6 +20,7 @@ from apg import create_app
 from apg.extensions import db
 from daraja_emulator import EmulatorServer, load_config
 from tests.support.clock import ShiftableClock
+from tests.support.console import Console, with_ops_token
 from tests.support.factories import SESSIONS, EmulatorControl, Merchant, make_tenant
 from tests.support.openapi import CHECKED, CheckedClient
 from tests.support.servers import LiveServer
@@ -145,6 +146,22 @@ def merchant(gateway_server: LiveServer, tenant: tuple[str, str]) -> Merchant:
 @pytest.fixture
 def api_headers(tenant: tuple[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tenant[1]}"}
+
+
+@pytest.fixture
+def guarded(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The session app with an ops token configured (restored after the test): the console's
+    sign-in needs one."""
+    return with_ops_token(app, monkeypatch)
+
+
+@pytest.fixture
+def console(guarded: Flask) -> Console:
+    """A browser signed in to the ops console (tests.support.console)."""
+    signed = Console(guarded.test_client())
+    assert signed.sign_in().status_code == 303
+    signed.page()  # signing in made a new CSRF token
+    return signed
 
 
 def _drop_everything() -> None:

@@ -4,42 +4,19 @@ dashboard fits a phone. Screenshots of each step land in tests/browser/artifacts
 
 from __future__ import annotations
 
-import dataclasses
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from apg.extensions import db
 from apg.payments.models import PaymentEvent, PaymentTransaction
+from tests.support.console import OPS_TOKEN, SECTIONS
 from tests.support.factories import make_payment
 
-OPS_TOKEN = secrets.token_urlsafe(32)
-SECTIONS = (
-    "Health and readiness",
-    "Payments per minute and success rate",
-    "Recent callbacks",
-    "Held for review and in conflict",
-    "Circuit breakers",
-    "Merchant webhooks",
-    "Reconciliation",
-)
 Shot = Callable[[Any, str], Path]
-
-
-@pytest.fixture
-def guarded(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    """The live gateway's app with an ops token configured (restored after the test)."""
-    services = app.extensions["apg"]
-    security = dataclasses.replace(services.settings.security, ops_token=OPS_TOKEN)
-    monkeypatch.setattr(
-        services, "settings", dataclasses.replace(services.settings, security=security)
-    )
-    return app
 
 
 def test_an_operator_signs_in_and_resolves_a_payment_held_for_review(
