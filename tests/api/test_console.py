@@ -1,7 +1,6 @@
 """The ops console (/ops/): signed in with the ops token, CSRF on every form, every section shown
-with data the test made, the activity chart's numbers, and the answers to a held operation
-(confirm by query against the emulator, mark reviewed, acknowledge a conflict), each audited
-and applied once. The JSON ops endpoints stay as they were."""
+with data the test made, the activity chart's numbers; the JSON ops endpoints stay as they
+were. Its answers to held operations: test_console_held.py."""
 
 from __future__ import annotations
 
