@@ -14,6 +14,7 @@ from tests.support.fuzzing import (
     make_waiting_operations,
     unthrottled_app,
 )
+from tests.support.servers import LiveServer, Receiver
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +29,11 @@ def target(fuzz_app: Flask) -> FuzzTenant:
     tenant = make_fuzz_tenant(fuzz_app)
     make_waiting_operations(fuzz_app, tenant.id)
     return tenant
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    hook = Receiver()
+    server = LiveServer(hook).start()
+    yield hook, f"{server.url}/hooks"
+    server.stop()

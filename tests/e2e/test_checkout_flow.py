@@ -4,6 +4,7 @@ merchant; failures free it for a retry; time expires it; nothing pays it twice."
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,9 +16,12 @@ from flask import Flask
 from apg.checkout.outcomes import expire_due
 from apg.extensions import db
 from apg.payments.models import OutboxEvent, PaymentTransaction
+from apg.webhooks import verify_signature
 from tests.e2e.test_c2b_flow import call, settle_c2b, simulate
+from tests.e2e.test_merchant_webhooks import deliver
 from tests.support.clock import ShiftableClock
 from tests.support.factories import EmulatorControl, Merchant
+from tests.support.servers import Receiver
 
 SESSION = {
     "amount": 150000,
@@ -220,3 +224,38 @@ def test_no_paybill_or_qr_is_offered_where_a_c2b_payment_would_not_reach_us(
     png = requests.get(f"{merchant.base_url}{path}/qr.png", timeout=30)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert png.headers["Content-Type"] == "image/png"
+
+
+def test_both_session_events_reach_a_subscribed_webhook_signed(
+    app: Flask,
+    merchant: Merchant,
+    emulator_control: EmulatorControl,
+    clock: ShiftableClock,
+    receiver: tuple[Receiver, str],
+) -> None:
+    hook, url = receiver
+    types = ["checkout_session.completed", "checkout_session.expired"]
+    endpoint = call(
+        merchant, "POST", "/api/v1/webhook-endpoints", {"url": url, "event_types": types}
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    paid, unpaid = create_session(merchant), create_session(merchant)
+    assert pay(merchant, page_path(paid), "0708374149").status_code == 200
+    emulator_control.settle(prompts(app, paid["id"])[0].ref("checkout_request_id") or "")
+    clock.offset += timedelta(minutes=31)
+    with app.app_context():
+        assert expire_due(clock.now()) == 1
+    assert deliver(app) == {"fanned_out": 2, "delivered": 2}  # not the payment's own event
+    bodies = [json.loads(body) for _, body in hook.received]
+    assert all(
+        verify_signature(
+            body, headers["Apg-Signature"], endpoint.json()["secret"], now=clock.now().timestamp()
+        )
+        for headers, body in hook.received
+    )
+    assert sorted((e["type"], e["data"]["id"], e["data"]["status"]) for e in bodies) == sorted(
+        [
+            ("checkout_session.completed", paid["id"], "completed"),
+            ("checkout_session.expired", unpaid["id"], "expired"),
+        ]
+    )

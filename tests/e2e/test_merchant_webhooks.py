@@ -4,8 +4,6 @@ receiver on loopback; failures are retried on the schedule; redelivery; racing w
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,35 +19,7 @@ from apg.notifications.worker import policy_of
 from apg.webhooks import verify_signature
 from tests.support.clock import ShiftableClock
 from tests.support.factories import EmulatorControl, Merchant
-from tests.support.servers import LiveServer, together
-
-
-class Receiver:
-    """A merchant's webhook URL: records each POST, answers `status`."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        headers = {
-            k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
-        }
-        headers["Content-Type"] = environ.get("CONTENT_TYPE", "")
-        with self.lock:
-            self.received.append((headers, body))
-        start_response(f"{self.status} X", [("Content-Type", "text/plain")])
-        return [b"ok" if self.status < 300 else b"try later"]
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    hook = Receiver()
-    server = LiveServer(hook).start()
-    yield hook, f"{server.url}/hooks"
-    server.stop()
+from tests.support.servers import Receiver, together
 
 
 def subscribe(client: FlaskClient, headers: dict[str, str], url: str) -> dict[str, Any]:

@@ -147,3 +147,23 @@ def together(count: int, action: Callable[[int], T]) -> list[T]:
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(run, index) for index in range(count)]
         return [future.result(timeout=60) for future in futures]
+
+
+class Receiver:
+    """A merchant's webhook URL: records each POST, answers `status`."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {
+            k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        headers["Content-Type"] = environ.get("CONTENT_TYPE", "")
+        with self.lock:
+            self.received.append((headers, body))
+        start_response(f"{self.status} X", [("Content-Type", "text/plain")])
+        return [b"ok" if self.status < 300 else b"try later"]
