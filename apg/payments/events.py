@@ -51,8 +51,8 @@ class EventApplier:
         self, clock: Clock, processors: Mapping[str, ports.Processor] | None = None
     ) -> None:
         self.clock = clock
-        # Called, in the same DB transaction, after an upstream report moved a transaction:
-        # e.g. a confirmed reversal moves the payment it reverses (see payments.reversals).
+        # Called, in the same DB transaction, after a report or an operator moved a transaction
+        # (or recorded unasked money): a reversal moves what it reverses (payments.reversals).
         self.moved_listeners: list[Callable[[PaymentTransaction, str], None]] = []
         # By name, the processors reports are handed in with (apply_event records its own): a
         # listener applying what a report said about another operation cross-checks it with
@@ -123,12 +123,10 @@ class EventApplier:
         a concurrent copy of the same report fails its insert and is a duplicate."""
         account_id = processor.account_by_number(tenant_id, incoming.account_number)
         if account_id is None or not refs:  # no refs: nothing could tell a copy from new money
+            why = "not one of its accounts" if account_id is None else "no refs"
+            kind, number = incoming.transaction_type, incoming.account_number
             log.warning(
-                "tenant %s: incoming %s to %s kept unmatched (%s)",
-                tenant_id,
-                incoming.transaction_type,
-                incoming.account_number,
-                "not one of its accounts" if account_id is None else "no refs",
+                "tenant %s: incoming %s to %s kept unmatched (%s)", tenant_id, kind, number, why
             )
             return Verdict.UNMATCHED, None
         if incoming.problems:  # nothing to hold but the report: recorded as nothing
@@ -219,7 +217,6 @@ class EventApplier:
         return Verdict.CONFLICT
 
     def moved(self, txn: PaymentTransaction, source: str) -> None:
-        """Tell moved_listeners, in the move's transaction, that `txn` moved."""
         for listener in self.moved_listeners:
             listener(txn, source)
 
