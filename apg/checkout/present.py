@@ -61,6 +61,7 @@ def view_of(
     )
     state, message, retry = _state(session, attempt, merchant)
     paid = db.session.get(PaymentTransaction, session.payment_id) if session.payment_id else None
+    last_phone = (attempt.phone_number if attempt else None) or session.phone_number
     return CheckoutView(
         session_id=session.id,
         merchant_name=merchant,
@@ -77,9 +78,7 @@ def view_of(
             cancel=with_session_id(session.cancel_url, session.id),
             assets="/checkout/assets/",
         ),
-        phone=_local(
-            phone if phone is not None else (attempt_phone(attempt) or session.phone_number)
-        ),
+        phone=_local(phone if phone is not None else last_phone),
         error=error,
         message=message,
         receipt=paid.receipt if paid else None,
@@ -109,10 +108,6 @@ def _state(
 def failure_message(txn: PaymentTransaction) -> str:
     status = PaymentStatus(txn.status)
     return FAILURES.get(str(txn.result_code or ""), BY_STATUS.get(status, FAILED))
-
-
-def attempt_phone(txn: PaymentTransaction | None) -> str | None:
-    return txn.phone_number if txn is not None else None
 
 
 def _local(msisdn: str | None) -> str:

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from flask import Response, redirect, render_template, request
+from flask import Response, current_app, redirect, render_template, request
 
 from apg.checkout import pages, present, service
 from apg.checkout.models import OPEN, CheckoutSession
@@ -36,7 +36,6 @@ NOT_FOUND = CheckoutView(
     state="not_found",
     urls=Urls(pay="", status="", qr=None, success="", cancel="", assets="/checkout/assets/"),
 )
-_qr_codes: dict[int, QrCodes] = {}  # per processor object: one LRU per app
 
 
 @pages.route("/<token>", methods=["GET"])
@@ -129,8 +128,7 @@ def _processor() -> MpesaProcessor:
 
 
 def _qr(account_id: str, merchant: str, account_number: str, amount: int) -> bytes | None:
-    processor = _processor()
-    codes = _qr_codes.setdefault(id(processor), QrCodes(processor))
+    codes = current_app.extensions.setdefault("apg.qr_codes", QrCodes(_processor()))  # per app
     try:
         return codes.png(account_id, merchant, account_number, amount)
     except Exception:
