@@ -15,14 +15,13 @@ from apg.notifications import delivery, destinations
 from apg.notifications.endpoints import check_url
 from apg.notifications.models import WebhookAttempt
 from apg.notifications.worker import policy_of
-from tests.e2e.test_merchant_webhooks import (  # noqa: F401 (a fixture)
-    Receiver,
+from tests.e2e.test_merchant_webhooks import (
     completed_payment,
     deliver_nothing_but_fan_out,
-    receiver,
     subscribe,
 )
 from tests.support.factories import EmulatorControl, Merchant
+from tests.support.servers import Receiver
 
 
 @pytest.mark.parametrize(
@@ -68,7 +67,7 @@ def test_production_delivery_to_a_name_on_a_private_address_is_not_sent(
     api_headers: dict[str, str],
     merchant: Merchant,
     emulator_control: EmulatorControl,
-    receiver: tuple[Receiver, str],  # noqa: F811
+    receiver: tuple[Receiver, str],
 ) -> None:
     hook, url = receiver  # http://127.0.0.1:<port>/hooks: saved in development
     subscribe(client, api_headers, url)
