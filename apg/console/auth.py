@@ -1,7 +1,8 @@
 """Who may use the console, and the CSRF token every form of it carries.
 
 An operator signs in with the ops token (APG_OPS_TOKEN, the JSON ops endpoints' bearer token):
-Flask's signed session cookie then carries `ops` and a fresh CSRF token for eight hours. In
+Flask's signed session cookie then carries `ops` (a keyed hash of that token: rotating the
+token signs everyone out) and a fresh CSRF token for eight hours. In
 development with no ops token configured the console is open, as those endpoints are (the
 pages say so). A CSRF token is in the session from the first page on (the sign-in form carries
 one too), and every POST must send it back.
@@ -9,6 +10,7 @@ one too), and every POST must send it back.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -39,7 +41,19 @@ def is_open() -> bool:
 
 
 def signed_in() -> bool:
-    return is_open() or session.get("ops") is True
+    """Open, or signed in with the ops token configured now: a new token (rotated because the
+    old one leaked) signs every earlier session out."""
+    expected = services().settings.security.ops_token
+    if not expected:
+        return True
+    given = session.get("ops")
+    return isinstance(given, str) and hmac.compare_digest(given, _fingerprint(expected))
+
+
+def _fingerprint(token: str) -> str:
+    """What the session keeps of the token it was opened with (never the token itself)."""
+    key = services().settings.security.secret_key or ""
+    return hmac.new(key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_in(given: str) -> bool:
@@ -59,7 +73,7 @@ def sign_in(given: str) -> bool:
         return False
     session.clear()  # nothing from before signing in survives it (session fixation)
     session.permanent = True
-    session["ops"] = True
+    session["ops"] = _fingerprint(expected)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     return True
 

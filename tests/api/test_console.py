@@ -4,7 +4,9 @@ were. Its answers to held operations: test_console_held.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -168,3 +170,16 @@ def _callback(tenant_id: str, now: datetime) -> InboundCallback:
         outcome="duplicate",
         error=None,
     )
+
+
+def test_a_new_ops_token_signs_earlier_sessions_out(
+    console: Console, guarded: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "Held for review and in conflict" in console.page()
+    services = guarded.extensions["apg"]
+    rotated = dataclasses.replace(services.settings.security, ops_token=secrets.token_urlsafe(32))
+    monkeypatch.setattr(
+        services, "settings", dataclasses.replace(services.settings, security=rotated)
+    )
+    html = console.client.get("/ops/").get_data(as_text=True)
+    assert "Held for review and in conflict" not in html and "Ops token" in html
