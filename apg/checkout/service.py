@@ -220,7 +220,7 @@ def by_token(token: str) -> CheckoutSession | None:
     return found
 
 
-def get_session(scope: Scope, session_id: str) -> CheckoutSession:
+def get_session(scope: Scope, session_id: str, param: str = "id") -> CheckoutSession:
     found = db.session.execute(
         select(CheckoutSession).where(
             CheckoutSession.id == session_id,
@@ -229,7 +229,7 @@ def get_session(scope: Scope, session_id: str) -> CheckoutSession:
         )
     ).scalar_one_or_none()
     if found is None:
-        raise NotFoundError(f"No such checkout session: {session_id[:64]!r}.", param="id")
+        raise NotFoundError(f"No such checkout session: {session_id[:64]!r}.", param=param)
     return found
 
 
@@ -242,7 +242,7 @@ def list_sessions(
         *scope.account_clauses(CheckoutSession.account_id),
     )
     if starting_after:
-        anchor = get_session(scope, starting_after)
+        anchor = get_session(scope, starting_after, param="starting_after")
         query = query.where(
             (CheckoutSession.created_at < anchor.created_at)
             | ((CheckoutSession.created_at == anchor.created_at) & (CheckoutSession.id < anchor.id))

@@ -116,3 +116,11 @@ def test_pages_are_listed_newest_first_with_a_cursor(
         f"/api/v1/checkout-sessions?limit=2&starting_after={made[1]}", headers=api_headers
     ).json
     assert ([s["id"] for s in rest["data"]], rest["has_more"]) == ([made[0]], False)
+
+
+def test_an_unknown_cursor_is_a_404_naming_it(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    answer = client.get("/api/v1/checkout-sessions?starting_after=cs_nope", headers=api_headers)
+    assert answer.status_code == 404
+    assert answer.json["error"]["param"] == "starting_after"
