@@ -136,18 +136,25 @@ def _mismatch(session: CheckoutSession, txn: PaymentTransaction) -> str | None:
     return None
 
 
-def expire_due(now: datetime, batch: int = 500) -> int:
+def expire_due(now: datetime, batch: int = 500, only: str | None = None) -> int:
     """Expire open sessions past their time with no prompt out (a prompt out may still be
-    paid: its session expires after the prompt fails). Returns how many."""
+    paid: its session expires after the prompt fails); `only`: that session alone (the page
+    that found it due). Returns how many."""
+    due = [
+        CheckoutSession.status == OPEN,
+        CheckoutSession.expires_at <= now,
+        CheckoutSession.paying.is_(False),
+    ]
+    if only is not None:
+        due.append(CheckoutSession.id == only)
     expired = db.session.execute(
         update(CheckoutSession)
         .where(
-            CheckoutSession.status == OPEN,
-            CheckoutSession.expires_at <= now,
-            CheckoutSession.paying.is_(False),
+            *due,
             CheckoutSession.id.in_(
                 select(CheckoutSession.id)
-                .where(CheckoutSession.status == OPEN, CheckoutSession.expires_at <= now)
+                .where(*due)
+                .order_by(CheckoutSession.expires_at)
                 .limit(batch)
                 .scalar_subquery()
             ),

@@ -102,7 +102,7 @@ def _session(token: str) -> CheckoutSession | None:
     session = service.by_token(token)
     now = services().clock.now()
     if session and session.status == OPEN and not session.paying and session.expires_at <= now:
-        expire_due(now)
+        expire_due(now, only=session.id)
         session = _fresh(session)
     return session
 

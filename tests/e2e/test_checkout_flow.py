@@ -259,3 +259,21 @@ def test_both_session_events_reach_a_subscribed_webhook_signed(
             ("checkout_session.expired", unpaid["id"], "expired"),
         ]
     )
+
+
+def test_sessions_with_a_prompt_out_never_hold_up_the_expiry_of_others(
+    app: Flask, merchant: Merchant, clock: ShiftableClock
+) -> None:
+    prompting = create_session(merchant)  # due first, but its prompt may still be paid
+    assert pay(merchant, page_path(prompting), "0708374149").status_code == 200
+    clock.offset += timedelta(minutes=1)
+    idle, other = create_session(merchant), create_session(merchant)
+    clock.offset += timedelta(minutes=31)
+    with app.app_context():
+        assert expire_due(clock.now(), only=other["id"]) == 1  # the page that found it due
+        assert expire_due(clock.now(), batch=1) == 1
+        assert expire_due(clock.now(), batch=1) == 0
+    assert [e.payload["id"] for e in events(app, "checkout_session.expired")] == [
+        other["id"],
+        idle["id"],
+    ]
