@@ -94,7 +94,7 @@ def qr(token: str) -> Response:
         png = _qr(session.account_id, view.merchant_name, session.account_number, session.amount)
     if png is None:
         return Response(status=404)
-    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=600"})
+    return Response(png, mimetype="image/png")  # kept server-side (QrCodes), never cached
 
 
 def _session(token: str) -> CheckoutSession | None:
