@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from apg.extensions import db
 from apg.idempotency.models import IdempotencyKey
-from apg.notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apg.notifications.models import WebhookAttempt, WebhookDelivery
 from apg.payments.models import OutboxEvent
 from apg.webhooks.models import InboundCallback
 from tests.support.clock import ShiftableClock
-from tests.support.factories import make_payment
+from tests.support.factories import make_outbox_event
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=400)
@@ -49,48 +49,16 @@ def callback(tenant_id: str, outcome: str, received: datetime) -> None:
 
 
 def event(app: Flask, tenant_id: str, created: datetime, delivery: str | None) -> int:
-    payment_id = make_payment(app, tenant_id)
-    with app.app_context():
-        row = OutboxEvent(
-            tenant_id=tenant_id,
-            payment_id=payment_id,
-            type="payment.completed",
-            payload={},
-            created_at=created,
-            delivered_at=created,
-        )
-        db.session.add(row)
-        db.session.flush()
-        if delivery:
-            endpoint = WebhookEndpoint(
-                id=f"we_{row.id}",
-                tenant_id=tenant_id,
-                mode="test",
-                url="https://example.com/hook",
-                event_types=["*"],
-                enabled=True,
-                secret_encrypted="x",
-                created_at=created,
-                updated_at=created,
+    """An outbox event (and its delivery, with one attempt); returns the event's id."""
+    event_id, delivery_id = make_outbox_event(app, tenant_id, created, delivery)
+    if delivery_id is not None:
+        with app.app_context():
+            attempt = WebhookAttempt(
+                delivery_id=delivery_id, status_code=200, latency_ms=5, at=created
             )
-            db.session.add(endpoint)
-            db.session.flush()
-            sent = WebhookDelivery(
-                tenant_id=tenant_id,
-                event_id=row.id,
-                endpoint_id=endpoint.id,
-                status=delivery,
-                attempts=1,
-                created_at=created,
-                updated_at=created,
-            )
-            db.session.add(sent)
-            db.session.flush()
-            db.session.add(
-                WebhookAttempt(delivery_id=sent.id, status_code=200, latency_ms=5, at=created)
-            )
-        db.session.commit()
-        return row.id
+            db.session.add(attempt)
+            db.session.commit()
+    return event_id
 
 
 def purge(app: Flask) -> dict[str, int]:

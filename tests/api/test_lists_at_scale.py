@@ -17,12 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from apg.extensions import db
-from apg.notifications.models import WebhookDelivery, WebhookEndpoint
 from apg.ops import stats
 from apg.payments import queries
-from apg.payments.models import OutboxEvent
 from apg.payments.queries import PaymentFilter, Scope
-from tests.support.factories import make_payment
+from tests.support.factories import make_outbox_event, make_payment
 
 START = datetime(2026, 2, 1, tzinfo=UTC)
 C2B_RESULT = {  # what a C2B confirmation leaves (apg.processors.mpesa.products.c2b)
@@ -304,7 +302,7 @@ def test_ops_stats_count_deliveries_made_in_the_window_and_every_pending_one(
         ("pending", timedelta(days=3)),  # still retrying: the backlog counts however old
         ("pending", timedelta(minutes=1)),
     ):
-        _delivery(app, tenant[0], status, now - age)
+        make_outbox_event(app, tenant[0], now - age, status)
 
     assert client.get("/ops/stats").json["webhook_deliveries"] == {
         "delivered": 1,
@@ -315,45 +313,6 @@ def test_ops_stats_count_deliveries_made_in_the_window_and_every_pending_one(
     assert wider == {"delivered": 2, "failed": 1, "pending": 2}
     with app.app_context():  # /metrics' gauge: every delivery there is
         assert stats.webhook_deliveries() == {"delivered": 2, "failed": 1, "pending": 2}
-
-
-def _delivery(app: Flask, tenant_id: str, status: str, created: datetime) -> None:
-    payment_id = make_payment(app, tenant_id)
-    with app.app_context():
-        announced = OutboxEvent(
-            tenant_id=tenant_id,
-            payment_id=payment_id,
-            type="payment.completed",
-            payload={},
-            created_at=created,
-            delivered_at=created,
-        )
-        endpoint = WebhookEndpoint(
-            id=f"we_{payment_id[4:20]}",
-            tenant_id=tenant_id,
-            mode="test",
-            url="https://example.com/hook",
-            event_types=["*"],
-            enabled=True,
-            secret_encrypted="x",
-            created_at=created,
-            updated_at=created,
-        )
-        db.session.add_all([announced, endpoint])
-        db.session.flush()
-        db.session.add(
-            WebhookDelivery(
-                tenant_id=tenant_id,
-                event_id=announced.id,
-                endpoint_id=endpoint.id,
-                status=status,
-                attempts=1,
-                next_attempt_at=created if status == "pending" else None,
-                created_at=created,
-                updated_at=created,
-            )
-        )
-        db.session.commit()
 
 
 def test_a_keys_accounts_are_one_array_on_postgresql(app: Flask, tenant: tuple[str, str]) -> None:

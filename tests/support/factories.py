@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import requests
 from flask import Flask
 
 from apg import onboarding
+from apg.dbtypes import new_id
+from apg.extensions import db
+from apg.notifications.models import WebhookDelivery, WebhookEndpoint
+from apg.payments.models import OutboxEvent
 from apg.processors.mpesa.accounts import NewAccount
 from tests.support.openapi import check_requests_response
 
@@ -209,3 +214,53 @@ def claim_in_flight(app: Flask, tenant_id: str, key: str, body: dict[str, Any], 
             )
         )
         db.session.commit()
+
+
+def make_outbox_event(
+    app: Flask, tenant_id: str, created: datetime, delivery: str | None = None
+) -> tuple[int, int | None]:
+    """A delivered outbox event of a new payment and, given a status, its delivery to a new
+    endpoint (due at `created` when pending): the rows housekeeping and the ops counts read.
+    Returns (event id, delivery id or None)."""
+    payment_id = make_payment(app, tenant_id)
+    with app.app_context():
+        event = OutboxEvent(
+            tenant_id=tenant_id,
+            payment_id=payment_id,
+            type="payment.completed",
+            payload={},
+            created_at=created,
+            delivered_at=created,
+        )
+        db.session.add(event)
+        db.session.flush()
+        delivery_id = None
+        if delivery:
+            endpoint = WebhookEndpoint(
+                id=new_id("we"),
+                tenant_id=tenant_id,
+                mode="test",
+                url="https://example.com/hook",
+                event_types=["*"],
+                enabled=True,
+                secret_encrypted="x",
+                created_at=created,
+                updated_at=created,
+            )
+            db.session.add(endpoint)
+            db.session.flush()
+            sent = WebhookDelivery(
+                tenant_id=tenant_id,
+                event_id=event.id,
+                endpoint_id=endpoint.id,
+                status=delivery,
+                attempts=1,
+                next_attempt_at=created if delivery == "pending" else None,
+                created_at=created,
+                updated_at=created,
+            )
+            db.session.add(sent)
+            db.session.flush()
+            delivery_id = sent.id
+        db.session.commit()
+        return event.id, delivery_id
