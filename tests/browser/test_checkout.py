@@ -64,12 +64,28 @@ def path_of(session: dict[str, Any]) -> str:
     return "/" + session["url"].split("/", 3)[3]
 
 
-def prompt_of(app: Flask, session_id: str) -> PaymentTransaction:
+def prompts_of(app: Flask, session_id: str) -> list[PaymentTransaction]:
+    """The session's prompts (payments tagged with it), refs loaded."""
     with app.app_context():
         rows = db.session.execute(db.select(PaymentTransaction)).scalars()
-        [found] = [t for t in rows if (t.metadata_ or {}).get("checkout_session_id") == session_id]
+        found = [t for t in rows if (t.metadata_ or {}).get("checkout_session_id") == session_id]
         db.session.expunge_all()
         return found
+
+
+def prompt_of(app: Flask, session_id: str) -> PaymentTransaction:
+    [found] = prompts_of(app, session_id)
+    return found
+
+
+def open_fallback(page: Any, merchant: Merchant, shop: LiveServer, way: str) -> dict[str, Any]:
+    """A new session's page, the account's C2B URLs registered (so Paybill and QR are offered),
+    with the fallback `way` (its summary's text) opened; returns the session."""
+    assert call(merchant, "POST", "/api/v1/c2b/register-urls", {"version": "v2"}).ok
+    session = new_session(merchant, shop)
+    page.goto(path_of(session))
+    page.get_by_text(way).click()
+    return session
 
 
 def pay_by_prompt(page: Any, phone: str) -> None:
@@ -118,14 +134,7 @@ def test_a_customer_pays_by_prompt_with_each_scenario_phone(
     expect(retry).to_be_visible()
     screenshot(page, f"checkout-{name}")
     pay_by_prompt(page, "0708374149")  # the retry: another phone that pays
-    with app.app_context():
-        prompts = [
-            t
-            for t in db.session.execute(db.select(PaymentTransaction)).scalars()
-            if (t.metadata_ or {}).get("checkout_session_id") == session["id"]
-        ]
-        db.session.expunge_all()
-    assert len(prompts) == 2
+    assert len(prompts_of(app, session["id"])) == 2
 
 
 def test_a_customer_pays_by_paybill_with_the_page_account_number(
@@ -138,10 +147,7 @@ def test_a_customer_pays_by_paybill_with_the_page_account_number(
     from playwright.sync_api import expect
 
     page = mobile_page
-    assert call(merchant, "POST", "/api/v1/c2b/register-urls", {"version": "v2"}).ok
-    session = new_session(merchant, shop)
-    page.goto(path_of(session))
-    page.get_by_text("Pay with Paybill").click()
+    session = open_fallback(page, merchant, shop, "Pay with Paybill")
     expect(page.locator("#business-number")).to_have_text("174379")
     account = page.locator("#account-number").inner_text()
     assert account == session["account_number"]
@@ -164,10 +170,7 @@ def test_a_customer_pays_by_scanning_the_dynamic_qr_code(
     from playwright.sync_api import expect
 
     page = mobile_page
-    assert call(merchant, "POST", "/api/v1/c2b/register-urls", {"version": "v2"}).ok
-    session = new_session(merchant, shop)
-    page.goto(path_of(session))
-    page.get_by_text("Scan a QR code").click()  # offered: the paybill's C2B URLs are registered
+    session = open_fallback(page, merchant, shop, "Scan a QR code")
     qr = page.get_by_role("img", name=re.compile("M-Pesa QR code"))
     expect(qr).to_be_visible()
     assert qr.evaluate("image => image.complete && image.naturalWidth") == 300
